@@ -76,3 +76,29 @@ def test_loss_mask_covers_exactly_the_completion(tiny_model_dir, tmp_path):
     assert text.rstrip().endswith("<|im_end|>"), "the end-of-turn token is trained so the model learns to stop"
     prompt_text = tokenizer.decode(batch["input_ids"][0][:first])
     assert "[The Start of Assistant A's Response]" in prompt_text and "<think>\nFeedback" not in prompt_text
+
+
+@pytest.mark.parametrize("packing", [False, True])
+def test_loss_equals_the_models_own_completion_loss(tiny_model_dir, tmp_path, packing):
+    """The trainer's loss (LM head on the label range only) is the model's full-logits cross-entropy."""
+    import torch
+
+    from gram_rr.training.sft import build_trainer
+    from gram_rr.training.trainer import label_positions
+
+    pairs = [PAIR, PAIR.swapped()]
+    config = TrainConfig(model=tiny_model_dir, report_to=["none"], max_steps=1, bf16=False, packing=packing)
+    trainer = build_trainer(config, sft_examples(pairs, "reasoner"), tmp_path)
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
+    model = trainer.model.eval()
+    with torch.no_grad():
+        ours = trainer.compute_loss(model, dict(batch))
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        logits = model(**inputs, use_cache=False).logits
+        expected = torch.nn.functional.cross_entropy(
+            logits[:, :-1].flatten(0, 1).float(), batch["labels"][:, 1:].flatten(), ignore_index=-100
+        )
+    assert torch.allclose(ours, expected, rtol=1e-5, atol=1e-6)
+    keep = label_positions(batch["labels"])
+    if not packing:
+        assert len(keep) < batch["labels"].shape[1], "prompt positions skip the LM head"

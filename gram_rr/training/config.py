@@ -36,7 +36,6 @@ class TrainConfig:
     grad_accum: int = field(default=1, metadata={"help": "Forward passes accumulated per optimizer step."})
     max_length: int = field(default=1024, metadata={"help": "Token limit of one example (prompt + completion); longer ones are truncated at the end."})
     packing: bool = field(default=False, metadata={"help": "Pack examples into max_length rows (best-fit, padding-free); saves the padding compute."})
-    padding_free: bool = field(default=False, metadata={"help": "Concatenate the batch into one row without padding (implied by packing)."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; None = on when the GPU or CPU (AVX512-BF16/AMX) supports it."})
     model_dtype: str = field(default="float32", metadata={"help": "dtype of the trained (master) weights; compute autocasts to bf16 when bf16 is on."})
     save_dtype: str = field(default="bfloat16", metadata={"help": "dtype of the final merged model folder."})

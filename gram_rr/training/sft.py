@@ -59,7 +59,7 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
         weight_decay=config.weight_decay,
         max_length=config.max_length,
         packing=config.packing,
-        padding_free=config.padding_free or config.packing,
+        padding_free=config.packing,
         completion_only_loss=True,
         bf16=config.resolved_bf16(),
         use_cpu=not use_gpu,
@@ -81,10 +81,11 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
 
 
 def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike):
-    """A ready ``trl.SFTTrainer`` for ``config`` (seeded; LoRA adapters attached when configured)."""
+    """A ready SFT trainer (``trl.SFTTrainer`` subclass) for ``config`` (seeded; LoRA adapters attached when configured)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
-    from trl import SFTTrainer
+
+    from gram_rr.training.trainer import CompletionSFTTrainer
 
     set_seed(config.seed)
     if config.num_threads:
@@ -94,7 +95,7 @@ def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLik
     model = AutoModelForCausalLM.from_pretrained(
         model_path, dtype=getattr(torch, config.model_dtype), trust_remote_code=config.trust_remote_code
     )
-    return SFTTrainer(
+    return CompletionSFTTrainer(
         model=model,
         args=sft_args(config, Path(checkpoint_dir)),
         train_dataset=dataset,
