@@ -22,8 +22,11 @@ __all__ = ["TrainConfig", "TrainResult", "sft_examples", "train_sft", "main"]
 logger = logging.getLogger(__name__)
 
 
-def train_sft(config: TrainConfig, dataset, output_dir: str | os.PathLike) -> TrainResult:
+def train_sft(config: TrainConfig, dataset, output_dir: str | os.PathLike, use_ray: bool = False) -> TrainResult:
     """Fine-tune ``config.model`` on ``dataset`` (from :func:`sft_examples`).
+
+    Training runs in this process, or through Ray Train when ``config.num_workers > 1`` or
+    ``use_ray`` (then even one worker trains in its own process, which returns its memory).
 
     ``output_dir/model`` receives a merged safetensors folder (transformers and vLLM load
     it); ``output_dir/checkpoints`` holds resumable checkpoints: rerunning after an
@@ -34,7 +37,7 @@ def train_sft(config: TrainConfig, dataset, output_dir: str | os.PathLike) -> Tr
     if metrics is not None:
         logger.warning("%s already holds a finished model; returning it (delete the folder to retrain)", out)
     else:
-        if config.num_workers > 1:
+        if config.num_workers > 1 or use_ray:
             from gram_rr.training.distributed import train_distributed
 
             metrics = train_distributed(config, dataset, out)

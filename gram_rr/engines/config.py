@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 BACKENDS = ("vllm", "hf")
@@ -58,7 +59,16 @@ class EngineConfig:
         default=None,
         metadata={"help": "Ray cluster to join (also read from RAY_ADDRESS); setting it builds an EnginePool"},
     )
-    num_cpus_per_engine: int = field(default=1, metadata={"help": "Ray: CPUs reserved per engine actor"})
+    num_cpus_per_engine: int | None = field(
+        default=None,
+        metadata={"help": "Ray: CPUs reserved per engine actor (its threads on CPU); None: this machine's CPUs / num_engines"},
+    )
+
+    def cpus_per_engine(self) -> int:
+        """``num_cpus_per_engine``, or this machine's CPUs shared among the engines (at least 1)."""
+        if self.num_cpus_per_engine is not None:
+            return self.num_cpus_per_engine
+        return max(1, (os.cpu_count() or 1) // self.num_engines)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:

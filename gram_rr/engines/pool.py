@@ -67,7 +67,7 @@ def connect_ray(config: EngineConfig) -> None:
         if address:
             ray.init(address=address)
         else:
-            needed = config.num_engines * config.num_cpus_per_engine
+            needed = config.num_engines * config.cpus_per_engine()
             ray.init(num_cpus=max(os.cpu_count() or 1, needed), include_dashboard=False)
             _local_ray["started"] = True
     _local_ray["pools"] += 1
@@ -92,11 +92,11 @@ def create_engine_actors(config: EngineConfig) -> tuple[list[Any], Any]:
     tp = config.tensor_parallel_size
     use_gpu = ray.cluster_resources().get("GPU", 0) >= 1
     if use_gpu:
-        bundles = [{"GPU": 1, "CPU": config.num_cpus_per_engine}] * (config.num_engines * tp)
+        bundles = [{"GPU": 1, "CPU": config.cpus_per_engine()}] * (config.num_engines * tp)
     elif tp > 1:
         raise ValueError("tensor_parallel_size > 1 needs GPUs, and this Ray cluster has none")
     else:
-        bundles = [{"CPU": config.num_cpus_per_engine}] * config.num_engines
+        bundles = [{"CPU": config.cpus_per_engine()}] * config.num_engines
     group = placement_group(bundles, strategy="PACK")
     try:
         ray.get(group.ready(), timeout=PLACEMENT_TIMEOUT_S)
@@ -120,9 +120,9 @@ def create_engine_actors(config: EngineConfig) -> tuple[list[Any], Any]:
             llm_kwargs["distributed_executor_backend"] = "ray"
             env["VLLM_RAY_BUNDLE_INDICES"] = ",".join(str(b) for b in range(i * tp, (i + 1) * tp))
         elif use_gpu:
-            options = {"num_cpus": config.num_cpus_per_engine, "num_gpus": 1}
+            options = {"num_cpus": config.cpus_per_engine(), "num_gpus": 1}
         else:
-            options = {"num_cpus": config.num_cpus_per_engine, "num_gpus": 0}
+            options = {"num_cpus": config.cpus_per_engine(), "num_gpus": 0}
         strategy = PlacementGroupSchedulingStrategy(
             placement_group=group, placement_group_bundle_index=i * tp, placement_group_capture_child_tasks=True
         )

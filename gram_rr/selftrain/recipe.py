@@ -93,6 +93,11 @@ class SelfTrainRecipe:
         default=32, metadata={"help": "with reasoner_init=continue: earlier examples mixed into each round's new data"}
     )
     reasoner_includes_seed: bool = field(default=True, metadata={"help": "stage 0 reasoner also trains on the seed rationales"})
+    use_ray: bool = field(
+        default=True,
+        metadata={"help": "generate on Ray engine actors and train through Ray Train (local Ray unless --ray-address); "
+                  "false runs everything in this process"},
+    )
     data: DataConfig = field(default_factory=DataConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     prover_train: TrainConfig = field(default_factory=TrainConfig)
@@ -104,7 +109,7 @@ class SelfTrainRecipe:
 
 
 # Fields that may change between invocations of the same run without invalidating it.
-_RUN_INDEPENDENT = ("rounds", "output_dir")
+_RUN_INDEPENDENT = ("rounds", "output_dir", "use_ray")
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SelfTrainRecipe:

@@ -53,7 +53,13 @@ class EngineSlot:
         if self.model != model:
             self.release()
             config = dataclasses.replace(self.recipe.engine, model=model, seed=self.recipe.seed)
-            self.engine, self.model = build_engine(config), model
+            if self.recipe.use_ray:
+                from gram_rr.engines.pool import EnginePool
+
+                self.engine = EnginePool(config)
+            else:
+                self.engine = build_engine(config)
+            self.model = model
         assert self.engine is not None
         return self.engine
 
@@ -150,7 +156,7 @@ class Pipeline:
     # -- stages ---------------------------------------------------------------------------
     def _train(self, work: Path, role: str, base: str, pairs: list[PreferencePair], config) -> dict[str, Any]:
         config = dataclasses.replace(config, model=base, seed=self.recipe.seed)
-        result = train_sft(config, sft_examples(pairs, role), work / "train")
+        result = train_sft(config, sft_examples(pairs, role), work / "train", use_ray=self.recipe.use_ray)
         shutil.move(result.model_dir, work / "model")
         metrics = dict(result.metrics)
         logs = metrics.pop("tensorboard_dir", None)  # TensorBoard event files stay with the stage

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +45,7 @@ class TrainConfig:
     seed: int = field(default=0, metadata={"help": "Seed for weights init (LoRA), data order and dropout."})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads of a local run; None = torch's default (all cores). On a CPU shared with other jobs, 1 thread per process avoids stalls at thread barriers."})
     num_workers: int = field(default=1, metadata={"help": "Training workers; > 1 runs data-parallel workers through Ray Train."})
-    cpus_per_worker: int = field(default=1, metadata={"help": "CPUs Ray reserves for each worker (also its torch thread count)."})
+    cpus_per_worker: int | None = field(default=None, metadata={"help": "CPUs Ray reserves for each worker (also its torch thread count); None: this machine's CPUs / num_workers."})
     use_gpu: bool | None = field(default=None, metadata={"help": "Train on GPUs; None = when CUDA is available."})
     strategy: str = field(default="ddp", metadata={"help": "Multi-worker strategy: ddp | fsdp | deepspeed_zero3 (the last two need GPUs)."})
     ray_address: str | None = field(default=None, metadata={"help": "Ray cluster to join for num_workers > 1; None starts a local one."})
@@ -60,6 +62,11 @@ class TrainConfig:
             raise ValueError("num_workers, batch_size and grad_accum must be >= 1")
         if isinstance(self.report_to, str):
             self.report_to = [self.report_to]
+
+    def resolved_cpus_per_worker(self) -> int:
+        if self.cpus_per_worker is not None:
+            return self.cpus_per_worker
+        return max(1, (os.cpu_count() or 1) // self.num_workers)
 
     def resolved_use_gpu(self) -> bool:
         import torch

@@ -20,6 +20,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
     from datasets import load_from_disk
 
     config = TrainConfig(**loop_config["config"])
+    config.num_threads = config.num_threads or config.resolved_cpus_per_worker()
     run_sft(config, load_from_disk(loop_config["dataset"]), loop_config["output_dir"])
 
 
@@ -46,7 +47,7 @@ def train_distributed(config: TrainConfig, dataset, output_dir: str | os.PathLik
     if not ray.is_initialized():
         ray.init(address=config.ray_address, include_dashboard=False, log_to_driver=True)
     use_gpu = config.resolved_use_gpu()
-    resources = {"CPU": config.cpus_per_worker} | ({"GPU": 1} if use_gpu else {})
+    resources = {"CPU": config.resolved_cpus_per_worker()} | ({"GPU": 1} if use_gpu else {})
     trainer = TorchTrainer(
         _worker,
         train_loop_config={"config": asdict(config), "dataset": str(data_dir), "output_dir": str(out)},
