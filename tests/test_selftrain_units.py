@@ -142,7 +142,11 @@ def test_run_directory_resume_and_recipe_change(tmp_path):
 
 
 def test_report_rows_markdown_and_plot(tmp_path):
-    metrics = lambda acc: {"metrics": {"accuracy": acc, "accuracy_both_orders": acc - 10, "abstention_rate": 5.0}, "seconds": 60}
+    metrics = lambda acc: {
+        "metrics": {"accuracy": acc, "accuracy_both_orders": acc - 10, "abstention_rate": 5.0, "position_consistency": 80.0,
+                    "accuracy_original_order": acc + 10, "accuracy_swapped_order": acc - 20},
+        "seconds": 60,
+    }
     manifest = {
         "stages": {
             "eval-base": metrics(40.0),
@@ -157,6 +161,6 @@ def test_report_rows_markdown_and_plot(tmp_path):
     assert rows[1]["heldout_accuracy"] == 60.0 and rows[1]["minutes"] == 3.5 and rows[2]["kept_by_votes"] == 6
     write_report(tmp_path, manifest)
     text = (tmp_path / "report.md").read_text()
-    assert "| 0 | - | - | - | - | 10 | 8 | 18 | 60.0 | 50.0 | 5.0 | 3.5 |" in text
+    assert "| 0 | - | - | - | - | 10 | 8 | 18 | 60.0 | 55.0 | 50.0 | 80.0 | 5.0 | 3.5 |" in text
     assert (tmp_path / "report.png").stat().st_size > 1000
     assert json.loads((tmp_path / "report.json").read_text())["rounds"][0]["heldout_accuracy"] == 40.0

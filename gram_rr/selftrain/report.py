@@ -49,8 +49,12 @@ def round_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _eval_columns(stages: dict[str, Any], name: str) -> dict[str, Any]:
     metrics = _get(stages, name, "metrics") or {}
+    orders = [metrics.get("accuracy_original_order"), metrics.get("accuracy_swapped_order")]
+    orders = [v for v in orders if v is not None]
     return {
         "heldout_accuracy": metrics.get("accuracy"),
+        "heldout_accuracy_per_order": sum(orders) / len(orders) if orders else None,
+        "position_consistency": metrics.get("position_consistency"),
         "heldout_accuracy_both_orders": metrics.get("accuracy_both_orders"),
         "abstention_rate": metrics.get("abstention_rate"),
     }
@@ -76,7 +80,9 @@ COLUMNS = [
     ("proved", "proved"),
     ("merged", "merged"),
     ("heldout_accuracy", "held-out acc %"),
+    ("heldout_accuracy_per_order", "acc % one order"),
     ("heldout_accuracy_both_orders", "acc % both orders"),
+    ("position_consistency", "same verdict both orders %"),
     ("abstention_rate", "abstain %"),
     ("minutes", "minutes"),
 ]
@@ -97,8 +103,11 @@ def markdown(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     for name, info in manifest["stages"].items():
         lines.append(f"| {name} | {info.get('title', '')} | {info.get('seconds', '-')} |")
     total = sum(info.get("seconds", 0) for info in manifest["stages"].values())
-    lines += ["", f"Total stage time: {total / 60:.1f} minutes. Accuracies are on the held-out split; "
-              "pseudo-label accuracy uses the demo data's gold labels, which training never reads.", ""]
+    lines += ["", f"Total stage time: {total / 60:.1f} minutes. Accuracies are on the held-out split: "
+              "'held-out acc' pools both orders' votes (a tie counts as wrong), 'one order' is the mean accuracy of "
+              "the two orders judged separately (50 = a model that always picks the same position), 'both orders' "
+              "counts pairs right in both. Pseudo-label accuracy uses the demo data's gold labels, which training "
+              "never reads.", ""]
     return "\n".join(lines)
 
 
@@ -112,6 +121,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     series = (
         ("heldout_accuracy", "held-out accuracy"),
+        ("heldout_accuracy_per_order", "accuracy, one order"),
         ("heldout_accuracy_both_orders", "correct in both orders"),
         ("abstention_rate", "held-out abstentions"),
     )
