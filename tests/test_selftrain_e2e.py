@@ -60,6 +60,7 @@ def test_smoke_run_finishes_with_report(smoke_run):
     for name in ("prover", "reasoner-0", "reasoner-1"):
         model = smoke_run / "stages" / name / "model"
         assert (model / "model.safetensors").is_file() and (model / "config.json").is_file()
+        assert manifest["stages"][name]["trained_by"] == "Ray Train, 1 worker(s)"
     predict = manifest["stages"]["predict-1"]
     assert predict["predicted"] == 8 and predict["kept"] + sum(predict["dropped"].values()) == 8
     assert "pseudo_label_accuracy" in predict

@@ -163,7 +163,9 @@ class Pipeline:
         if logs and Path(logs).is_dir():
             shutil.move(logs, work / "tensorboard")
         shutil.rmtree(work / "train", ignore_errors=True)  # checkpoints are only needed until the stage finishes
-        return {"examples": len(pairs), "metrics": metrics}
+        on_ray = self.recipe.use_ray or config.num_workers > 1
+        trained_by = f"Ray Train, {config.num_workers} worker(s)" if on_ray else "driver process"
+        return {"examples": len(pairs), "trained_by": trained_by, "metrics": metrics}
 
     def _train_prover(self, work: Path) -> dict[str, Any]:
         return self._train(work, "prover", resolve_model(self.recipe.model), self.seed_pairs, self.recipe.prover_train)
