@@ -58,8 +58,11 @@ def test_score_agrees_with_transformers(vllm_engine, hf_engine) -> None:
     assert fast[0] > fast[1]  # the answer is likelier after its question than on its own
 
 
-def test_score_of_own_generation_equals_its_logprob(vllm_engine) -> None:
-    out = vllm_engine.generate(convs(QUESTIONS), SamplingConfig(max_new_tokens=12))
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_score_of_own_generation_equals_its_logprob(vllm_engine, temperature) -> None:
+    """A sample's log-probability is under the model's own distribution, not the tempered one
+    (proof selection uses it as log p(z|s,l))."""
+    out = vllm_engine.generate(convs(QUESTIONS), SamplingConfig(max_new_tokens=12, temperature=temperature))
     samples = [(c, group[0]) for c, group in zip(convs(QUESTIONS), out) if group[0].finish_reason == "length"]
     assert samples, "expected some generations to run to the token budget"
     scores = vllm_engine.score([c for c, _ in samples], [sample.text for _, sample in samples])

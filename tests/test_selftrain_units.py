@@ -21,8 +21,8 @@ def pair(i=0, label="A", a="3 + 4 = 7", b="3 + 4 = 8"):
     return PreferencePair(id=f"p{i}", question=f"What is 3 + 4? ({i})", response_a=a, response_b=b, label=label)
 
 
-def completion(text, tokens=40, finish="stop"):
-    return Completion(text=text, num_tokens=tokens, finish_reason=finish)
+def completion(text, tokens=40, finish="stop", logprob=None):
+    return Completion(text=text, num_tokens=tokens, finish_reason=finish, logprob=logprob)
 
 
 def votes(original, swapped=()):
@@ -117,6 +117,19 @@ def test_prove_keeps_best_scored_valid_proof_in_batched_calls():
     assert result.pairs[0].rationale.startswith("Feedback: y.")  # -10/-40 beats -20/-40
     assert result.pairs[0].metadata["proof_score"] == pytest.approx(-0.25)
     assert result.rejected_samples["wrong_answer"] == 1 and result.pairs_without_proof == 0
+
+
+def test_prove_takes_log_p_z_given_pair_from_the_samples(tmp_path):
+    """Engines report each sample's log-probability: only log p(z) needs a scoring pass."""
+    p1 = pair(1, "A")
+    x = format_judgment("Feedback: x. " + RATIONALE, "A")
+    y = format_judgment("Feedback: y. " + RATIONALE, "A")
+    prover = ScriptedProver([[completion(x, logprob=-30.0), completion(y, logprob=-8.0)]], conditional={},
+                            unconditional={x: -40.0, y: -40.0})
+    result = prove([p1], prover, ProofConfig(samples=2), FilterConfig())
+    assert prover.calls == [("generate", 1, 2), ("score", 2)]
+    assert result.pairs[0].rationale.startswith("Feedback: y.")
+    assert result.pairs[0].metadata["proof_score"] == pytest.approx(-0.2)
 
 
 def test_run_directory_resume_and_recipe_change(tmp_path):

@@ -1,7 +1,10 @@
 """The prover writes k proofs per labeled pair; the best valid one is kept.
 
 Selection follows GRAM-R2: ``score = -log p(z | s, l) / log p(z)``, in (-inf, 0], higher is
-better: a proof likely given the pair and label, yet unlikely on its own.
+better: a proof likely given the pair and label, yet unlikely on its own. ``log p(z | s, l)``
+is the sum of the sampled tokens' log-probabilities under the prover's own (untempered)
+distribution, which the engines return with each sample (vLLM's default raw log-probs; the
+transformers engine records them before its warpers), so only ``log p(z)`` needs a scoring pass.
 """
 
 from __future__ import annotations
@@ -50,14 +53,16 @@ def prove(pairs: list[PreferencePair], prover: Engine | None, proofs: ProofConfi
     outputs = prover.generate([_messages(p) for p in pairs], sampling)
     rejected: Counter[str] = Counter({name: 0 for name in PROOF_FILTERS})
     candidates: list[tuple[int, str]] = []  # (pair index, proof text) of every valid sample
+    conditional: list[float | None] = []  # log p(z|s,l) as sampled, when the engine reported it
     for index, (pair, completions) in enumerate(zip(pairs, outputs)):
         for check in check_proofs(pair, completions, filters):
             if check.rejected_by:
                 rejected[check.rejected_by] += 1
             else:
                 candidates.append((index, check.completion.text))
-    # Score every surviving sample in two batched scoring passes.
-    conditional = prover.score([_messages(pairs[i]) for i, _ in candidates], [text for _, text in candidates])
+                conditional.append(check.completion.logprob)
+    if any(value is None for value in conditional):  # an engine without sample log-probs: one more pass
+        conditional = prover.score([_messages(pairs[i]) for i, _ in candidates], [text for _, text in candidates])
     unconditional = prover.score([None] * len(candidates), [text for _, text in candidates])
     best: dict[int, tuple[float, str]] = {}
     for (index, text), cond, uncond in zip(candidates, conditional, unconditional):
