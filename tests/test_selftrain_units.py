@@ -132,6 +132,13 @@ def test_prove_takes_log_p_z_given_pair_from_the_samples(tmp_path):
     assert result.pairs[0].metadata["proof_score"] == pytest.approx(-0.2)
 
 
+def test_run_directory_paths_are_absolute(tmp_path, monkeypatch):
+    """Stage paths go to Ray workers, whose working directory is not the driver's."""
+    monkeypatch.chdir(tmp_path)
+    run = RunDirectory("runs/relative", "hash1", {"a": 1})
+    assert run.path("reasoner-0").is_absolute() and run.path("reasoner-0") == tmp_path / "runs/relative/stages/reasoner-0"
+
+
 def test_run_directory_resume_and_recipe_change(tmp_path):
     run = RunDirectory(tmp_path / "run", "hash1", {"a": 1})
     work = run.partial("prover", keep=True)

@@ -26,7 +26,7 @@ class RunDirectory:
     """Stages, their artifacts and the manifest of one self-training run."""
 
     def __init__(self, root: str | Path, recipe_hash: str, recipe: dict[str, Any], new_run: bool = False):
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # absolute: Ray workers and actors run in other directories
         self.manifest_path = self.root / "manifest.json"
         if new_run and self.root.exists():
             archived = self.root.with_name(f"{self.root.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
