@@ -55,3 +55,27 @@ def test_rmbench_prompt_on_vllm(vllm_engine, shared_data: Path):
     assert chat["n"] == 1 and set(chat) == {"n", "hard", "normal", "easy", "avg"}
     assert all(len(v.votes) == 1 and v.votes[0].num_tokens > 0 for v in verdicts)
     assert result["diagnostics"]["n"] == 9
+
+
+SHARED_FILES = [
+    ("judgebench", ["judgebench/judgebench_claude.jsonl"], True),
+    ("rmbench", ["rmbench/chat_filtered.json"], False),
+    ("rewardbench", [f"llmbar/LLMBar_{name}.json" for name in
+                     ("Natural", "Adversarial_Neighbor", "Adversarial_GPTInst", "Adversarial_GPTOut", "Adversarial_Manual")], False),
+    ("pairs", [f"llmbar/Processed_{name}.json" for name in ("FairEval", "LLMEval2", "MT-Bench")], False),
+    ("pairs", ["pandalm/testset-v1.json"], False),
+    ("pairs", ["hh_rlhf/harmless-base_test.jsonl.gz"], False),
+]
+
+
+@pytest.mark.vllm
+@pytest.mark.parametrize(("benchmark", "files", "both_orders"), SHARED_FILES, ids=lambda v: str(v)[:30])
+def test_every_shared_benchmark_file_on_vllm(vllm_engine, shared_data: Path, benchmark, files, both_orders):
+    """The default model judges the first records of every benchmark file (whole files: scripts/eval_shared_data.sh)."""
+    pairs = benchmarks.load_workload(benchmark, [shared_data / f for f in files], limit=1)
+    reasoner = RewardReasoner(vllm_engine, JudgeConfig(max_new_tokens=8))
+    verdicts = judge_pairs(reasoner, pairs, both_orders=both_orders, batch_size=64)
+    result = benchmarks.report(benchmark, pairs, verdicts, tie_credit=0.5)
+    assert result["diagnostics"]["n"] == len(pairs) == (9 if benchmark == "rmbench" else len(files))
+    assert all(len(v.votes) == (2 if both_orders else 1) for v in verdicts)
+    assert result["summary"]
