@@ -67,7 +67,8 @@ def test_score_of_own_generation_equals_its_logprob(vllm_engine, temperature) ->
     assert samples, "expected some generations to run to the token budget"
     scores = vllm_engine.score([c for c, _ in samples], [sample.text for _, sample in samples])
     for (_, sample), value in zip(samples, scores):
-        assert value == pytest.approx(sample.logprob, abs=0.1)
+        # bf16 decode vs prefill numerics differ by ~0.01 per token; a tempered log-prob would be far off
+        assert value == pytest.approx(sample.logprob, rel=0.02, abs=0.1)
 
 
 def test_greedy_n_returns_n_copies(vllm_engine) -> None:
