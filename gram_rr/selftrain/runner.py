@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from gram_rr.config import to_dict
+from gram_rr.engines.pool import connect_ray, release_ray
 from gram_rr.selftrain.recipe import SelfTrainRecipe, recipe_hash
 from gram_rr.selftrain.report import markdown, write_report
 from gram_rr.selftrain.rundir import RunDirectory
@@ -30,26 +30,13 @@ def plan_lines(recipe: SelfTrainRecipe) -> list[str]:
     return lines
 
 
-def start_ray(recipe: SelfTrainRecipe) -> bool:
-    """Join the recipe's Ray cluster (or $RAY_ADDRESS), else start a local one; True when started here."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    address = recipe.engine.ray_address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address)
-        return False
-    ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=True)
-    return True
-
-
 def run(recipe: SelfTrainRecipe, new_run: bool = False) -> Path:
     """Run every unfinished stage; returns the run directory."""
     run_dir = RunDirectory(recipe.output_dir, recipe_hash(recipe), to_dict(recipe), new_run=new_run)
     pipeline = Pipeline(recipe, run_dir)
     stages = pipeline.stages()
-    started_ray = recipe.use_ray and start_ray(recipe)
+    if recipe.use_ray:  # one Ray for the whole run (local unless engine.ray_address / $RAY_ADDRESS)
+        connect_ray(recipe.engine)
     try:
         with tqdm(total=len(stages), desc="self-training", unit="stage") as bar:
             for stage in stages:
@@ -62,10 +49,8 @@ def run(recipe: SelfTrainRecipe, new_run: bool = False) -> Path:
                 bar.update()
     finally:
         pipeline.close()
-        if started_ray:
-            import ray
-
-            ray.shutdown()
+        if recipe.use_ray:
+            release_ray()
     rows = write_report(run_dir.root, run_dir.manifest)
     print(markdown(run_dir.manifest, rows))
     print(f"report: {run_dir.root / 'report.md'} and {run_dir.root / 'report.png'}")
