@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 
@@ -29,7 +30,9 @@ def test_two_cpu_workers_loss_falls_and_checkpoint_loads(tiny_model_dir, tmp_pat
     ]
     config = TrainConfig(model=tiny_model_dir, num_workers=2, batch_size=2, max_steps=4, learning_rate=2e-3,
                          lr_scheduler="constant", warmup_ratio=0.0, logging_steps=1, report_to=["none"])
+    ctrl_c = signal.getsignal(signal.SIGINT)
     result = train_sft(config, sft_examples(pairs, "reasoner"), tmp_path / "run")
+    assert signal.getsignal(signal.SIGINT) is ctrl_c  # Ctrl-C still stops the caller after training
     metrics = result.metrics
     assert metrics == json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["steps"] == 4

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,14 @@ def train_distributed(config: TrainConfig, dataset, output_dir: str | os.PathLik
         scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=use_gpu, resources_per_worker=resources),
         run_config=RunConfig(name="sft", storage_path=str(out / "ray")),
     )
-    result = trainer.fit()
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    try:
+        result = trainer.fit()
+    finally:
+        # fit() installs a Ctrl-C handler that aborts its run and never removes it; left in place,
+        # Ctrl-C would be swallowed for the rest of the process (e.g. a self-training run).
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, ctrl_c)
     if result.error is not None:
         raise RuntimeError(f"distributed training failed: {result.error}") from result.error
     metrics_path = out / METRICS_FILE
