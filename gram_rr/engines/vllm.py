@@ -52,7 +52,8 @@ def _memory_kwargs(config: EngineConfig, on_cpu: bool) -> dict[str, Any]:
 @contextmanager
 def _engine_core_in_process(in_process: bool) -> Iterator[None]:
     """vLLM reads VLLM_ENABLE_V1_MULTIPROCESSING while building the engine; set it for that only."""
-    name, before = "VLLM_ENABLE_V1_MULTIPROCESSING", os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
+    name = "VLLM_ENABLE_V1_MULTIPROCESSING"
+    before = os.environ.get(name)
     if in_process:
         os.environ[name] = "0"
     try:
