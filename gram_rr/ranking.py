@@ -1,46 +1,50 @@
 """Batched comparator algorithms: a lock-step merge sort and a knockout tournament.
 
-The algorithms are generators that *yield* a list of comparisons ``(i, j)`` (candidate
-``i`` shown as A, ``j`` as B) and receive one outcome per comparison: ``"A"`` (``i`` is
-better), ``"B"`` (``j`` is better) or ``None`` (no verdict). :func:`run_lockstep` drives
-many of them at once, so every step of every problem goes to the comparator as ONE batch,
+The algorithms are generators that *yield* a list of comparisons ``(i, j)`` and receive
+one outcome per comparison: ``"A"`` (``i`` is better) or ``"B"`` (``j`` is better); the
+comparator may also answer ``None`` (no verdict). :func:`run_lockstep` drives many of
+them at once, so every step of every problem goes to the comparator as ONE batch,
 and answers repeated pairs from a cache: ``(i, j)`` is never judged twice, and a judged
 ``(i, j)`` also answers ``(j, i)``.
 
-Ties and ``None`` never crash anything: they resolve to the lower index, so results are
-deterministic for any comparator, consistent or not, and ``rank`` always returns a
-permutation.
+No candidate's index decides anything. Each problem has its own seeded ``random.Random``:
+its algorithm starts from an order shuffled by it (so no index always gets the knockout's
+bye or the merge sort's carried run), and a ``None`` outcome is decided by a coin from it
+when it arrives and cached like a verdict, so ``(i, j)`` and ``(j, i)`` agree. Results are
+reproducible from the seed for any comparator, consistent or not, and ``rank`` always
+returns a permutation. Which candidate the judge is *shown* first is the comparator's
+choice (see :meth:`gram_rr.judge.RewardReasoner.select_many`).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Generator, Sequence
 from typing import Optional
 
 Outcome = Optional[str]  # "A", "B" or None
+Decided = str  # "A" or "B": what an algorithm receives
 Pair = tuple[int, int]
-Algorithm = Generator[list[Pair], list[Outcome], list[int]]
+Algorithm = Generator[list[Pair], list[Decided], list[int]]
 CompareBatch = Callable[[list[Pair]], list[Outcome]]
 CompareBatchMany = Callable[[list[tuple[int, int, int]]], list[Outcome]]
-_FLIP = {"A": "B", "B": "A", None: None}
+_FLIP = {"A": "B", "B": "A"}
 
 
-def _first_wins(i: int, j: int, outcome: Outcome) -> bool:
-    """Whether ``i`` (shown as A) beats ``j``; no verdict -> the lower index wins."""
-    if outcome == "A":
-        return True
-    if outcome == "B":
-        return False
-    return i < j
+def _shuffled(n: int, rng: random.Random) -> list[int]:
+    order = list(range(n))
+    rng.shuffle(order)
+    return order
 
 
-def merge_sort(n: int) -> Algorithm:
+def merge_sort(n: int, rng: random.Random) -> Algorithm:
     """Bottom-up merge sort of ``range(n)``, best first; returns the order.
 
-    Runs of one level are merged in lock-step: each yield holds the next head-to-head
-    comparison of every unfinished merge of the level.
+    The one-candidate runs start in an order shuffled by ``rng``. Runs of one level are
+    merged in lock-step: each yield holds the next head-to-head comparison of every
+    unfinished merge of the level.
     """
-    runs: list[list[int]] = [[i] for i in range(n)]
+    runs: list[list[int]] = [[i] for i in _shuffled(n, rng)]
     while len(runs) > 1:
         merges = [(runs[k], runs[k + 1]) for k in range(0, len(runs) - 1, 2)]
         carry = [runs[-1]] if len(runs) % 2 else []
@@ -53,7 +57,7 @@ def merge_sort(n: int) -> Algorithm:
             requests = [(merges[m][0][heads[m][0]], merges[m][1][heads[m][1]]) for m in active]
             outcomes = yield requests
             for m, (i, j), outcome in zip(active, requests, outcomes):
-                if _first_wins(i, j, outcome):
+                if outcome == "A":
                     merged[m].append(i)
                     heads[m][0] += 1
                 else:
@@ -66,28 +70,29 @@ def merge_sort(n: int) -> Algorithm:
     return runs[0] if runs else []
 
 
-def knockout(n: int) -> Algorithm:
+def knockout(n: int, rng: random.Random) -> Algorithm:
     """Single-elimination tournament over ``range(n)``; returns ``[winner]`` (``[]`` if n == 0).
 
-    Each round pairs neighbours (0 v 1, 2 v 3, ...) in one yield; an odd one out gets a
-    bye. That is n - 1 comparisons in ceil(log2 n) rounds.
+    The bracket is ``range(n)`` shuffled by ``rng``; each round pairs its neighbours
+    (1st v 2nd, 3rd v 4th, ...) in one yield, and an odd one out gets a bye. That is
+    n - 1 comparisons in ceil(log2 n) rounds.
     """
-    alive = list(range(n))
+    alive = _shuffled(n, rng)
     while len(alive) > 1:
         requests = [(alive[k], alive[k + 1]) for k in range(0, len(alive) - 1, 2)]
         outcomes = yield requests
-        winners = [i if _first_wins(i, j, o) else j for (i, j), o in zip(requests, outcomes)]
+        winners = [i if o == "A" else j for (i, j), o in zip(requests, outcomes)]
         alive = winners + ([alive[-1]] if len(alive) % 2 else [])
     return alive
 
 
 class _Cache:
-    """Outcomes judged so far for one problem; ``(i, j)`` answers ``(j, i)`` flipped."""
+    """Decided outcomes so far for one problem; ``(i, j)`` answers ``(j, i)`` flipped."""
 
     def __init__(self) -> None:
-        self.known: dict[Pair, Outcome] = {}
+        self.known: dict[Pair, Decided] = {}
 
-    def get(self, pair: Pair) -> tuple[bool, Outcome]:
+    def get(self, pair: Pair) -> tuple[bool, Decided | None]:
         i, j = pair
         if (i, j) in self.known:
             return True, self.known[(i, j)]
@@ -96,18 +101,23 @@ class _Cache:
         return False, None
 
 
-def run_lockstep(algorithms: Sequence[Algorithm], compare: CompareBatchMany) -> list[list[int]]:
+def run_lockstep(
+    algorithms: Sequence[Algorithm], compare: CompareBatchMany, rngs: Sequence[random.Random]
+) -> list[list[int]]:
     """Drive ``algorithms`` together; ``compare`` gets ``(problem, i, j)`` triples, one batch per step.
 
     A step's batch holds every new comparison every unfinished algorithm asks for;
     cached pairs are answered without calling ``compare``, and a pair asked twice in one
-    step is judged once.
+    step is judged once. A ``None`` outcome for problem ``k`` is decided by a coin from
+    ``rngs[k]`` before it is cached.
     """
+    if len(rngs) != len(algorithms):
+        raise ValueError(f"{len(rngs)} random generators for {len(algorithms)} algorithms")
     results: list[list[int]] = [[] for _ in algorithms]
     caches = [_Cache() for _ in algorithms]
     waiting: dict[int, list[Pair]] = {}
 
-    def advance(k: int, outcomes: list[Outcome] | None) -> None:
+    def advance(k: int, outcomes: list[Decided] | None) -> None:
         """Feed ``outcomes`` to algorithm ``k`` until it asks for something not cached."""
         try:
             requests = next(algorithms[k]) if outcomes is None else algorithms[k].send(outcomes)
@@ -136,7 +146,7 @@ def run_lockstep(algorithms: Sequence[Algorithm], compare: CompareBatchMany) -> 
         if len(outcomes) != len(batch):
             raise ValueError(f"comparator returned {len(outcomes)} outcomes for {len(batch)} comparisons")
         for (k, i, j), outcome in zip(batch, outcomes):
-            caches[k].known[(i, j)] = outcome if outcome in ("A", "B") else None
+            caches[k].known[(i, j)] = outcome if outcome in ("A", "B") else rngs[k].choice("AB")
         for k, requests in list(waiting.items()):
             advance(k, [caches[k].get(pair)[1] for pair in requests])
     return results
@@ -146,25 +156,30 @@ def _single(compare_batch: CompareBatch) -> CompareBatchMany:
     return lambda batch: compare_batch([(i, j) for _, i, j in batch])
 
 
-def rank(n: int, compare_batch: CompareBatch) -> list[int]:
+def _problem_rngs(seed: int, count: int) -> list[random.Random]:
+    """One independent generator per problem, derived from ``seed`` and the problem's position."""
+    return [random.Random(f"{seed}/{k}") for k in range(count)]
+
+
+def rank(n: int, compare_batch: CompareBatch, seed: int = 0) -> list[int]:
     """A best-first permutation of ``range(n)`` from a batched comparator."""
-    return run_lockstep([merge_sort(n)], _single(compare_batch))[0]
+    return rank_many([n], _single(compare_batch), seed)[0]
 
 
-def best_of_n(n: int, compare_batch: CompareBatch) -> int:
+def best_of_n(n: int, compare_batch: CompareBatch, seed: int = 0) -> int:
     """The knockout winner among ``range(n)`` (n >= 1)."""
-    if n < 1:
-        raise ValueError("best_of_n needs at least one candidate")
-    return run_lockstep([knockout(n)], _single(compare_batch))[0][0]
+    return best_of_n_many([n], _single(compare_batch), seed)[0]
 
 
-def rank_many(sizes: Sequence[int], compare: CompareBatchMany) -> list[list[int]]:
+def rank_many(sizes: Sequence[int], compare: CompareBatchMany, seed: int = 0) -> list[list[int]]:
     """:func:`rank` for many problems at once; ``compare`` gets ``(problem, i, j)``."""
-    return run_lockstep([merge_sort(n) for n in sizes], compare)
+    rngs = _problem_rngs(seed, len(sizes))
+    return run_lockstep([merge_sort(n, rng) for n, rng in zip(sizes, rngs)], compare, rngs)
 
 
-def best_of_n_many(sizes: Sequence[int], compare: CompareBatchMany) -> list[int]:
+def best_of_n_many(sizes: Sequence[int], compare: CompareBatchMany, seed: int = 0) -> list[int]:
     """:func:`best_of_n` for many problems, every round of every problem in one batch."""
     if any(n < 1 for n in sizes):
         raise ValueError("best_of_n needs at least one candidate per problem")
-    return [order[0] for order in run_lockstep([knockout(n) for n in sizes], compare)]
+    rngs = _problem_rngs(seed, len(sizes))
+    return [order[0] for order in run_lockstep([knockout(n, rng) for n, rng in zip(sizes, rngs)], compare, rngs)]

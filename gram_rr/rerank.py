@@ -6,7 +6,9 @@
 Input rows: ``{"id"?: ..., "question": str | "messages": [{"role", "content"}, ...], "candidates": [str, ...]}``.
 Output rows (one per input row, in input order within each chunk): ``row`` (0-based input
 line index), ``id`` when given, ``best``, ``ranking`` (``--mode rank``; null for best-of-N)
-and ``comparisons`` with every judged head-to-head's verdict and rationales.
+and ``comparisons``: every judged head-to-head as ``a``/``b``, the candidates shown as A and
+B (drawn at random per comparison, seeded by ``judge.seed``), with its verdict (winner,
+confidence, P(A better) when known) in that orientation and every vote's rationale and probability.
 Completed chunks are appended and flushed; rerunning the same command skips rows
 already in the output, so an interrupted run resumes without redoing work.
 """
@@ -120,8 +122,12 @@ def output_record(row: Row, selection: Selection) -> dict[str, Any]:
             "b": c.j,
             "winner": c.verdict.winner,
             "confidence": c.verdict.confidence,
+            "probability": c.verdict.probability,
             "abstentions": c.verdict.abstentions,
-            "votes": [{"answer": v.answer, "swapped": v.swapped, "rationale": v.rationale} for v in c.verdict.votes],
+            "votes": [
+                {"answer": v.answer, "swapped": v.swapped, "probability": v.probability, "rationale": v.rationale}
+                for v in c.verdict.votes
+            ],
         }
         for c in selection.comparisons
     ]

@@ -26,7 +26,14 @@ class ScorerConfig:
     """How a scalar reward model is loaded and run."""
 
     dtype: str = field(default="bfloat16", metadata={"help": "weight dtype: bfloat16, float16 or float32"})
-    batch_size: int = field(default=8, metadata={"help": "sequences per forward pass"})
+    batch_size: int = field(
+        default=1,
+        metadata={
+            "help": "sequences per forward pass; 1 makes a score a function of its own text alone. Above 1 "
+            "(faster on GPU), rows are padded to the batch's longest and scores move in the last bits with "
+            "what else is in the batch, so exact ties between equal texts can break"
+        },
+    )
     max_length: int = field(
         default=4096, metadata={"help": "longest input in tokens; longer inputs lose tokens from the left"}
     )
@@ -92,7 +99,10 @@ class RewardModelScorer:
     def score_many(self, items: Sequence[tuple[Question, str]]) -> list[float]:
         """Rewards for many ``(question, response)`` items; identical items are scored once.
 
-        Items are batched by length (least padding) and returned in input order.
+        Items are batched by length (least padding) and returned in input order. With the default
+        ``batch_size=1`` each distinct item has its own forward pass, whose shapes and kernels depend on
+        its tokens alone: its score is then the same whatever else is scored (padding, or only a
+        different row count, changes the rounding of the matrix products even in fp32).
         """
         import torch
 
@@ -158,7 +168,7 @@ class RewardModelScorer:
         return compare
 
     def rank(self, question: Question, candidates: Sequence[str]) -> list[int]:
-        """Candidate indices, best first (ties: lower index first, as in :mod:`gram_rr.ranking`)."""
+        """Candidate indices, best first (equal rewards: a seeded coin, as in :mod:`gram_rr.ranking`)."""
         return ranking.rank(len(candidates), self.comparator(question, candidates)) if candidates else []
 
     def best_of_n(self, question: Question, candidates: Sequence[str]) -> int:

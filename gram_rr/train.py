@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gram_rr.data.swap import ORDER_AUGMENT_MODES, augment_with_swaps
 from gram_rr.training.config import TrainConfig, TrainResult
 from gram_rr.training.examples import ROLES, sft_examples
 from gram_rr.training.sft import MODEL_SUBDIR, finished_result, run_sft
@@ -57,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--role", required=True, choices=ROLES, help="Which model to train.")
     parser.add_argument("--data", required=True, help="Preference pairs with labels and rationales (any load_pairs format).")
     parser.add_argument("--output", required=True, help="Run folder: checkpoints/, model/, metrics.json.")
+    parser.add_argument(
+        "--order-augment", choices=ORDER_AUGMENT_MODES, default="both",
+        help="A/B swaps: both (each pair and its swap, rationale rewritten), random (one seeded random order "
+        "per pair) or none (default: %(default)s).",
+    )
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the train section.")
     return parser
 
@@ -67,10 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     config = load_train_config(args.recipe, args.role, args.overrides)
-    dataset = sft_examples(load_pairs(args.data), args.role)
-    result = train_sft(config, dataset, args.output)
+    pairs, swaps = augment_with_swaps(load_pairs(args.data), args.order_augment, seed=config.seed)
+    order_augment = {"mode": args.order_augment, **swaps, "examples": len(pairs)}
+    print(f"order augmentation: {json.dumps(order_augment)}", file=sys.stderr)
+    result = train_sft(config, sft_examples(pairs, args.role), args.output)
     summary = {k: v for k, v in result.metrics.items() if k != "losses"}
-    print(json.dumps({"model_dir": result.model_dir, **summary}, indent=2))
+    print(json.dumps({"model_dir": result.model_dir, "order_augment": order_augment, **summary}, indent=2))
     return 0
 
 

@@ -9,7 +9,7 @@ import pytest
 from gram_rr.data.errors import DataError
 from gram_rr.judge import RewardReasoner
 from gram_rr.rerank import finished_rows, main, read_rows, rerank
-from test_judge_unit import FakeEngine, prefers_longer
+from test_judge_unit import FakeEngine, prefers_longer, says
 
 
 def write_jsonl(path, rows):
@@ -36,6 +36,24 @@ def test_rerank_writes_best_ranking_and_rationales(tmp_path):
     assert records[3]["ranking"] == [4, 2, 3, 0, 1]
     assert records[2]["comparisons"] == []
     assert records[0]["comparisons"][0]["votes"][0]["rationale"] == "because"
+    for record, row in zip(records, ROWS):  # "a" is the candidate shown as A: the verdict matches it
+        for c in record["comparisons"]:
+            a, b = row["candidates"][c["a"]], row["candidates"][c["b"]]
+            assert c["winner"] == ("A" if len(a) > len(b) else "B")
+            assert c["probability"] is None  # the fake engine gives no answer-token log-probabilities
+    shown_first = [c["a"] < c["b"] for r in records for c in r["comparisons"]]
+    assert True in shown_first and False in shown_first
+
+
+def test_chunking_and_resume_do_not_change_shown_orders(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", ROWS)
+    rows = read_rows(tmp_path / "in.jsonl")
+    whole, pieces = tmp_path / "whole.jsonl", tmp_path / "pieces.jsonl"
+    rerank(RewardReasoner(FakeEngine(lambda a, b, s: says("A"))), rows, whole, mode="rank", chunk_size=4)
+    rerank(RewardReasoner(FakeEngine(lambda a, b, s: says("A"))), rows[1:3], pieces, mode="rank", chunk_size=1)
+    rerank(RewardReasoner(FakeEngine(lambda a, b, s: says("A"))), rows, pieces, mode="rank", chunk_size=3)
+    by_row = {json.loads(line)["row"]: line for line in pieces.read_text().splitlines()}
+    assert [by_row[r] for r in range(4)] == whole.read_text().splitlines()
 
 
 def test_resume_skips_finished_rows_and_cuts_a_torn_line(tmp_path):

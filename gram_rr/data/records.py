@@ -34,18 +34,27 @@ class PreferencePair:
             raise ValueError(f"label must be 'A', 'B' or None, got {self.label!r}")
 
     def swapped(self) -> "PreferencePair":
-        """The same pair with A and B exchanged (label and id follow)."""
-        flipped = {"A": "B", "B": "A", None: None}[self.label]
+        """The same pair with A and B exchanged: responses, label and ``metadata["gold_label"]``.
+
+        ``metadata["swapped"]`` marks the exchange (swapping twice gives the pair back). Id and
+        rationale stay as they are; :func:`gram_rr.data.swap.swap_pair` also rewrites the rationale.
+        """
+        flip = {"A": "B", "B": "A"}
+        metadata = {k: v for k, v in self.metadata.items() if k != "swapped"}
+        if not self.metadata.get("swapped", False):
+            metadata["swapped"] = True
+        if metadata.get("gold_label") in flip:
+            metadata["gold_label"] = flip[metadata["gold_label"]]
         return PreferencePair(
             id=self.id,
             question=self.question,
             response_a=self.response_b,
             response_b=self.response_a,
-            label=flipped,
+            label=flip.get(self.label),
             rationale=self.rationale,
             source=self.source,
             conversation=self.conversation,
-            metadata={**self.metadata, "swapped": not self.metadata.get("swapped", False)},
+            metadata=metadata,
         )
 
     def to_dict(self) -> dict[str, Any]:

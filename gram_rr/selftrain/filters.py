@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from gram_rr.data.records import PreferencePair
+from gram_rr.data.swap import swap_pair
 from gram_rr.engines.base import Completion
 from gram_rr.parsing import parse_judgment
 from gram_rr.selftrain.recipe import FilterConfig, PredictConfig
@@ -32,8 +33,33 @@ def order_majorities(verdict: Verdict) -> tuple[str | None, str | None]:
     return majority(False), majority(True)
 
 
+PREDICTION_DROPS = {
+    "votes": ("no_majority", "low_vote_share", "orders_disagree"),
+    "probability": ("no_probability", "low_probability_margin"),
+}
+
+
+def predicted_label(verdict: Verdict, config: PredictConfig) -> str | None:
+    """The pseudo-label under ``config.select``: the majority, or the side the probability favours."""
+    if config.select == "votes":
+        return verdict.winner
+    if verdict.probability is None or verdict.probability == 0.5:
+        return None
+    return "A" if verdict.probability > 0.5 else "B"
+
+
 def keep_prediction(verdict: Verdict, config: PredictConfig) -> str | None:
-    """Why a pseudo-label is dropped (``"no_majority"``, ``"low_vote_share"``, ``"orders_disagree"``), or None to keep it."""
+    """Why a pseudo-label is dropped (one of ``PREDICTION_DROPS[config.select]``), or None to keep it.
+
+    ``select="probability"`` keeps a pair when ``|probability - 0.5| >= min_probability_margin``
+    (never at exactly 0.5); a verdict without a probability is ``"no_probability"``.
+    """
+    if config.select == "probability":
+        if verdict.probability is None:
+            return "no_probability"
+        if predicted_label(verdict, config) is None or abs(verdict.probability - 0.5) < config.min_probability_margin:
+            return "low_probability_margin"
+        return None
     if verdict.winner is None:
         return "no_majority"
     if verdict.confidence < config.min_vote_share:
@@ -46,12 +72,14 @@ def keep_prediction(verdict: Verdict, config: PredictConfig) -> str | None:
 
 
 def balance_labels(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
-    """Swap A/B on a seeded random subset of the majority label so each label holds half (±1)."""
+    """Swap A/B (:func:`swap_pair`: gold label and rationale too) on a seeded random subset of the
+    majority label so each label holds half (±1); a pair whose rationale cannot be swapped stays."""
     by_label = {"A": [i for i, p in enumerate(pairs) if p.label == "A"], "B": [i for i, p in enumerate(pairs) if p.label == "B"]}
     major = "A" if len(by_label["A"]) > len(by_label["B"]) else "B"
     excess = (len(by_label[major]) - len(by_label["B" if major == "A" else "A"])) // 2
-    to_swap = set(random.Random(seed).sample(by_label[major], excess))
-    return [p.swapped() if i in to_swap else p for i, p in enumerate(pairs)]
+    swaps = {i: swapped for i in by_label[major] if (swapped := swap_pair(pairs[i])) is not None}
+    to_swap = set(random.Random(seed).sample(sorted(swaps), min(excess, len(swaps))))
+    return [swaps[i] if i in to_swap else p for i, p in enumerate(pairs)]
 
 
 @dataclass

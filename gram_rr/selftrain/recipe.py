@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from gram_rr.config import from_dict, load_yaml, to_dict
+from gram_rr.data.swap import OrderAugment
 from gram_rr.engines.config import EngineConfig
 from gram_rr.train import TrainConfig
 
@@ -53,6 +54,21 @@ class PredictConfig:
     require_order_agreement: bool = field(
         default=True, metadata={"help": "keep a pair only when the majority of each order picks the same response"}
     )
+    select: Literal["votes", "probability"] = field(
+        default="votes",
+        metadata={"help": "which pseudo-labels are kept: votes (min_vote_share, require_order_agreement; label = "
+                  "the majority) or probability (min_probability_margin; label = the side the pooled "
+                  "answer-token probability favours; pairs without a probability are dropped)"},
+    )
+    min_probability_margin: float = field(
+        default=0.25,
+        metadata={"help": "select=probability: keep a pair when |P(A better) - 0.5| >= this (0 to 0.5; "
+                  "an exact 0.5 is never kept)"},
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_probability_margin <= 0.5:
+            raise ValueError(f"min_probability_margin must be in [0, 0.5], got {self.min_probability_margin}")
 
 
 @dataclass
@@ -93,6 +109,11 @@ class SelfTrainRecipe:
         default=32, metadata={"help": "with reasoner_init=continue: earlier examples mixed into each round's new data"}
     )
     reasoner_includes_seed: bool = field(default=True, metadata={"help": "stage 0 reasoner also trains on the seed rationales"})
+    order_augment: OrderAugment = field(
+        default="both",
+        metadata={"help": "A/B swaps in every prover and reasoner SFT: both (each pair and its swap), "
+                  "random (one seeded random order per pair) or none; rationales are rewritten, unsafe ones not swapped"},
+    )
     use_ray: bool = field(
         default=True,
         metadata={"help": "generate on Ray engine actors and train through Ray Train (local Ray unless --ray-address); "
