@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ANSWER_BLOCK = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_THINK_BLOCK = re.compile(r"<think>(.*?)</think>", re.DOTALL | re.IGNORECASE)
+_THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
+_ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
+_TAG = re.compile(r"<(/?)(think|answer)>", re.IGNORECASE)
 _VALID = {"A", "B"}
 
 
@@ -23,27 +25,54 @@ class Judgment:
         return self.answer is None
 
 
-def parse_answer(text: str) -> str | None:
-    """The verdict of ``text``: the content of its last closed ``<answer>`` block.
+def final_answer_span(text: str) -> tuple[int, int] | None:
+    """``(start, end)`` of the verdict's content: the final ``<answer>`` block after the rationale.
 
-    Returns ``None`` when there is no closed block, or the block holds anything but a
+    Only text after the last ``</think>`` counts (an answer block quoted inside the rationale
+    never does); a ``<think>`` still open at the end, or a final ``<answer>`` that is never
+    closed (a cut-off judgment), gives None. One linear scan over the tags.
+    """
+    in_think = False
+    answer_open: int | None = None
+    span: tuple[int, int] | None = None
+    for tag in _TAG.finditer(text):
+        closing, name = tag.group(1) == "/", tag.group(2).lower()
+        if name == "think":
+            in_think = not closing
+            answer_open, span = None, None  # whatever came before belongs to the rationale
+        elif in_think:
+            continue
+        elif not closing:
+            answer_open, span = tag.end(), None
+        elif answer_open is not None:
+            span, answer_open = (answer_open, tag.start()), None
+    if in_think or answer_open is not None:
+        return None
+    return span
+
+
+def parse_answer(text: str) -> str | None:
+    """The verdict of ``text``: the content of its final ``<answer>`` block (see :func:`final_answer_span`).
+
+    Returns ``None`` when there is no such block, it is cut off, or it holds anything but a
     single ``A`` or ``B`` (whitespace, newlines and surrounding ``*``/quotes/periods are
     ignored; "A or B", "both", "" and "A and B" are abstentions). Never defaults to B.
     """
-    blocks = _ANSWER_BLOCK.findall(text)
-    if not blocks:
+    span = final_answer_span(text)
+    if span is None:
         return None
-    token = blocks[-1].strip().strip("*\"'`.").strip().upper()
+    token = text[span[0] : span[1]].strip().strip("*\"'`.").strip().upper()
     return token if token in _VALID else None
 
 
 def parse_judgment(text: str) -> Judgment:
     """Parse one generation (generated text only, never the prompt) into a Judgment."""
-    think = _THINK_BLOCK.search(text)
-    if think:
-        rationale = think.group(1).strip()
+    think = _THINK_OPEN.search(text)
+    close = _THINK_CLOSE.search(text, think.end()) if think else None
+    if think and close:
+        rationale = text[think.end() : close.start()].strip()
     else:
-        answer_at = re.search(r"<answer>", text, re.IGNORECASE)
+        answer_at = _ANSWER_OPEN.search(text)
         rationale = (text[: answer_at.start()] if answer_at else text).strip()
     return Judgment(answer=parse_answer(text), rationale=rationale, text=text)
 

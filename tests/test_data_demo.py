@@ -11,9 +11,12 @@ import pytest
 
 from gram_rr import load_pairs
 from gram_rr.data.demo import SPLITS, DemoConfig, generate_split, main
+from gram_rr.data.demo_tasks import TASK_SETS
 from gram_rr.parsing import format_judgment, parse_judgment
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+DATA = Path(__file__).resolve().parents[1] / "data"
+# Committed demo folders and the task set each was generated from.
+TASK_SET_FOLDERS = {"basic": DATA / "demo", "arithmetic": DATA / "demo-arithmetic"}
 SIZES = {"seed": 400, "labeled": 400, "unlabeled": 1200, "test": 200}
 
 # Conversion factors written out again here, independent of the generator's table.
@@ -58,16 +61,27 @@ def final_answer(response: str) -> str:
     return re.search(r"Answer: (\S+)$", response).group(1)
 
 
+@pytest.fixture(scope="module", params=sorted(TASK_SET_FOLDERS))
+def task_set(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def committed() -> dict:
-    return {kind: load_pairs(DEMO / f"{kind}.jsonl") for kind in SPLITS}
+def committed(task_set: str) -> dict:
+    return {kind: load_pairs(TASK_SET_FOLDERS[task_set] / f"{kind}.jsonl") for kind in SPLITS}
 
 
-def test_committed_files_match_the_generator(committed: dict) -> None:
+def test_committed_files_match_the_generator(committed: dict, task_set: str) -> None:
     for kind in SPLITS:
-        regenerated = generate_split(kind, SIZES[kind], seed=0, rounds=3)
+        regenerated = generate_split(kind, SIZES[kind], seed=0, rounds=3, tasks=task_set)
         assert committed[kind] == regenerated, kind
-        assert (DEMO / f"{kind}.jsonl").stat().st_size < 1_000_000
+        assert (TASK_SET_FOLDERS[task_set] / f"{kind}.jsonl").stat().st_size < 1_000_000
+
+
+def test_basic_task_set_has_no_arithmetic_slips_or_counting(committed: dict, task_set: str) -> None:
+    kinds = {(p.metadata["family"], p.metadata["error"]) for pairs in committed.values() for p in pairs}
+    slips = {k for k in kinds if k[1] == "arithmetic_slip" or k[0] == "counting"}
+    assert bool(slips) == (task_set == "arithmetic"), slips
 
 
 def test_labels_are_correct(committed: dict) -> None:
@@ -80,13 +94,14 @@ def test_labels_are_correct(committed: dict) -> None:
             assert final_answer(worse) != truth, (kind, pair.id, pair.question)
 
 
-def test_splits_shape_and_balance(committed: dict) -> None:
+def test_splits_shape_and_balance(committed: dict, task_set: str) -> None:
     for kind, pairs in committed.items():
         assert len(pairs) == SIZES[kind]
         labels = [p.label or p.metadata["gold_label"] for p in pairs]
         assert Counter(labels) == {"A": SIZES[kind] // 2, "B": SIZES[kind] // 2}, kind
         assert len({p.question for p in pairs}) == len(pairs)
-        assert len(Counter(p.metadata["family"] for p in pairs)) == 9
+        families = {family.__name__ for family, _ in TASK_SETS[task_set]}
+        assert {p.metadata["family"] for p in pairs} == families, kind
     unlabeled = committed["unlabeled"]
     assert all(p.label is None and p.rationale is None for p in unlabeled)
     for round_ in (1, 2, 3):

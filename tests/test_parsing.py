@@ -35,7 +35,12 @@ from gram_rr.parsing import format_judgment, parse_answer
         ("", None),
         # the last closed block is the verdict (a model may quote the format first)
         ("<answer>A or B</answer> then <answer>B</answer>", "B"),
-        ("<answer>A</answer> <answer>", "A"),
+        ("<answer>A</answer> <answer>", None),  # the final block is cut off: an abstention
+        # an answer block inside the rationale never counts
+        ("<think>format: <answer>B</answer></think>\n<answer>\nA", None),
+        ("<think>format: <answer>B</answer></think>\n<answer>\nA\n</answer>", "A"),
+        ("<think>format: <answer>B</answer></think>", None),
+        ("<think>still thinking <answer>B</answer>", None),  # the rationale never closed
     ],
 )
 def test_parse_answer_cases(text, expected):
@@ -81,3 +86,46 @@ def test_text_without_answer_tag_abstains(text):
 @given(st.text(alphabet=st.characters(blacklist_characters="<>"), max_size=100), st.sampled_from(["A", "B"]))
 def test_noise_around_a_valid_block_keeps_the_answer(noise, answer):
     assert parse_answer(f"{noise}<answer>\n{answer}\n</answer>{noise}") == answer
+
+
+def _reference_answer(text: str) -> str | None:
+    """An independent, slow statement of the rule: no verdict while a <think> is open at the end;
+    only the text after the last </think> counts; its final <answer> must be closed."""
+    lower = text.lower()
+    if lower.rfind("<think>") > lower.rfind("</think>"):
+        return None
+    cut = lower.rfind("</think>")
+    tail = text[cut + len("</think>"):] if cut >= 0 else text
+    tail_lower = tail.lower()
+    start = tail_lower.rfind("<answer>")
+    if start < 0 or "</answer>" not in tail_lower[start:]:
+        return None
+    content = tail[start + len("<answer>"): start + tail_lower[start:].index("</answer>")]
+    token = content.strip().strip("*\"'`.").strip().upper()
+    return token if token in ("A", "B") else None
+
+
+def test_adversarial_fuzz_never_reads_a_letter_from_the_rationale_or_an_unclosed_block():
+    """10,000 seeded strings built from tags, letters and filler: the parser agrees with the
+    reference rule, so no letter comes from inside <think> or from a block that never closes."""
+    import random
+
+    pieces = ["<think>", "</think>", "<answer>", "</answer>", "<ANSWER>", "</Think>", "A", "B", "\n", " ",
+              "**", "format: ", "<answer>\nB\n</answer>", "<answer>A", "x"]
+    rng = random.Random(0)
+    disagreements = []
+    for _ in range(10_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        if parse_answer(text) != _reference_answer(text):
+            disagreements.append(text)
+    assert not disagreements, disagreements[:5]
+
+
+@pytest.mark.parametrize("unit", ["<answer>", "<think>", "</think>", "<answer>A</answer>", "<think><answer>B</answer>"])
+def test_parser_is_linear_on_128kb(unit):
+    import time
+
+    text = unit * (131_072 // len(unit))
+    started = time.perf_counter()
+    parse_judgment(text)
+    assert time.perf_counter() - started < 0.5  # quadratic parsing took 7.9 s on 16,000 "<answer>"

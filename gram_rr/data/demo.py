@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from gram_rr.data.demo_tasks import FAMILIES, Problem
+from gram_rr.data.demo_tasks import TASK_SETS, Problem
 from gram_rr.data.io import write_pairs
 from gram_rr.data.records import PreferencePair
 
@@ -38,6 +38,11 @@ class DemoConfig:
     unlabeled_size: int = field(default=1200, metadata={"help": "pairs without labels (gold kept in metadata)"})
     test_size: int = field(default=200, metadata={"help": "held-out labeled pairs for evaluation"})
     rounds: int = field(default=3, metadata={"help": "self-training rounds the unlabeled pool is split into"})
+    tasks: str = field(default="basic", metadata={"help": f"task set: {' | '.join(TASK_SETS)} (see gram_rr.data.demo_tasks.TASK_SETS)"})
+
+    def __post_init__(self) -> None:
+        if self.tasks not in TASK_SETS:
+            raise ValueError(f"tasks must be one of {sorted(TASK_SETS)}, got {self.tasks!r}")
 
 
 def split_of(question: str) -> str:
@@ -57,13 +62,14 @@ def proof(problem: Problem, label: str) -> str:
     )
 
 
-def _problems(kind: str, n: int, rng: random.Random) -> list[Problem]:
+def _problems(kind: str, n: int, rng: random.Random, tasks: str) -> list[Problem]:
     seen: set[str] = set()
     out = []
+    cycle = TASK_SETS[tasks]
     for i in range(n):
-        family = FAMILIES[i % len(FAMILIES)]
+        family, error = cycle[i % len(cycle)]
         for _ in range(_MAX_TRIES):
-            problem = family(rng, i // len(FAMILIES))
+            problem = family(rng, error)
             fresh = problem.question not in seen and problem.wrong_answer != problem.answer
             if fresh and split_of(problem.question) == kind:
                 break
@@ -84,15 +90,15 @@ def _balanced_labels(n: int, blocks: int, rng: random.Random) -> list[str]:
     return labels
 
 
-def generate_split(kind: str, n: int, seed: int = 0, rounds: int = 1) -> list[PreferencePair]:
-    """``n`` demo pairs for split ``kind`` (one of ``SPLITS``); ``rounds`` only matters for ``unlabeled``."""
+def generate_split(kind: str, n: int, seed: int = 0, rounds: int = 1, tasks: str = "basic") -> list[PreferencePair]:
+    """``n`` demo pairs for split ``kind`` (one of ``SPLITS``) from task set ``tasks``; ``rounds`` only matters for ``unlabeled``."""
     if kind not in SPLITS:
         raise ValueError(f"unknown split {kind!r}; choose one of {SPLITS}")
     if n < 0 or rounds < 1:
         raise ValueError("n must be >= 0 and rounds >= 1")
     rng = random.Random(f"gram-rr-demo:{seed}:{kind}")
     blocks = rounds if kind == "unlabeled" else 1
-    problems = _problems(kind, n, rng)
+    problems = _problems(kind, n, rng, tasks)
     labels = _balanced_labels(n, blocks, rng)
     pairs = []
     for i, (problem, label) in enumerate(zip(problems, labels)):
@@ -120,7 +126,7 @@ def write_demo(config: DemoConfig) -> dict[str, Path]:
     sizes = {"seed": config.seed_size, "labeled": config.labeled_size,
              "unlabeled": config.unlabeled_size, "test": config.test_size}
     return {
-        kind: write_pairs(Path(config.out) / f"{kind}.jsonl", generate_split(kind, n, config.seed, config.rounds))
+        kind: write_pairs(Path(config.out) / f"{kind}.jsonl", generate_split(kind, n, config.seed, config.rounds, config.tasks))
         for kind, n in sizes.items()
     }
 

@@ -234,3 +234,17 @@ def _gcd(a: int, b: int) -> int:
 FAMILIES: tuple[Callable[[random.Random, int], Problem], ...] = (
     two_step, sharing, unit_conversion, counting, decimal_comparison, shopping, clock, rectangle, percent,
 )
+
+# Task sets: which (family, error index) combinations a split draws from, cycling in this order.
+# "basic": mistakes a reader can spot without redoing arithmetic (a wrong operation or formula,
+# a skipped step, a wrong unit factor, a dropped hour, dividing by the wrong head count, the
+# "more digits is larger" fallacy, dividing by 10 for a percent). A 135M model learns to judge
+# these from a few hundred examples on a CPU. "arithmetic": every family and mistake, including
+# one-digit arithmetic slips and counting errors, which need the judge to redo the arithmetic.
+TASK_SETS: dict[str, tuple[tuple[Callable[[random.Random, int], Problem], int], ...]] = {
+    "basic": (
+        (two_step, 0), (sharing, 0), (unit_conversion, 0), (decimal_comparison, 0), (shopping, 1), (clock, 0),
+        (rectangle, 0), (percent, 0), (two_step, 2), (rectangle, 1),
+    ),
+    "arithmetic": tuple((family, error) for error in range(6) for family in FAMILIES),
+}

@@ -41,6 +41,8 @@ class TrainConfig:
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; None = on when the GPU or CPU (AVX512-BF16/AMX) supports it."})
     model_dtype: str = field(default="float32", metadata={"help": "dtype of the trained (master) weights; compute autocasts to bf16 when bf16 is on."})
     save_dtype: str = field(default="bfloat16", metadata={"help": "dtype of the final merged model folder."})
+    share_prompt_prefix: bool = field(default=True, metadata={"help": "Run the prompt prefix every example of a batch starts with (the judge instruction) once per batch instead of once per row; same loss, fewer FLOPs."})
+    decision_token_weight: float = field(default=1.0, metadata={"help": "Loss weight of completion tokens that name a position (the A/B letters of the answer and of 'Response A/B'); 1.0 = plain token mean."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations in backward: less memory, about 30% more compute."})
     seed: int = field(default=0, metadata={"help": "Seed for weights init (LoRA), data order and dropout."})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads of a local run; None = torch's default (all cores). On a CPU shared with other jobs, 1 thread per process avoids stalls at thread barriers."})
@@ -60,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.num_workers < 1 or self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("num_workers, batch_size and grad_accum must be >= 1")
+        if self.decision_token_weight <= 0:
+            raise ValueError(f"decision_token_weight must be > 0, got {self.decision_token_weight}")
         if isinstance(self.report_to, str):
             self.report_to = [self.report_to]
 

@@ -101,6 +101,8 @@ def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLik
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=_lora_config(config),
+        share_prompt_prefix=config.share_prompt_prefix,
+        decision_token_weight=config.decision_token_weight,
     )
 
 

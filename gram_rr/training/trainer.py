@@ -1,4 +1,4 @@
-"""SFTTrainer whose loss projects only the positions that carry a label through the LM head."""
+"""SFTTrainer with a completion-only loss that shares the prompt prefix and can weight decision tokens."""
 
 from __future__ import annotations
 
@@ -19,31 +19,103 @@ def label_positions(labels: torch.Tensor) -> torch.Tensor:
     return torch.arange(int(has_label[0]), int(has_label[-1]) + 1, device=labels.device)
 
 
-class CompletionSFTTrainer(SFTTrainer):
-    """TRL's SFTTrainer with a cheaper completion-only loss on devices without Triton.
+def shared_prefix_length(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, limit: int) -> int:
+    """How many leading tokens every row of the batch shares (real tokens only), at most ``limit``.
 
-    TRL 1.16 computes the loss with a chunked LM head that, off Triton devices, scores every
-    position (prompt included) and also computes entropy and top-1 per token; on a CPU this
-    made our SFT 0.63x a plain PyTorch loop. Here the LM head runs only on the label range
-    (``logits_to_keep``), the loss is the same token-mean cross-entropy, and the logged
-    ``mean_token_accuracy`` and ``num_tokens`` keep TRL's meaning (entropy is not logged).
+    Every judge example starts with the same chat header and instruction (about 400 tokens of
+    SmolLM2's 630), so the batch can compute them once.
     """
+    if input_ids.size(0) < 2:
+        return 0
+    same = (input_ids == input_ids[:1]).all(dim=0)
+    if attention_mask is not None:
+        same &= attention_mask.bool().all(dim=0)
+    differs = (~same).nonzero()
+    length = int(differs[0]) if differs.numel() else input_ids.size(1)
+    return max(0, min(length, limit))
+
+
+def letter_token_ids(tokenizer) -> list[int]:
+    """Ids of every vocabulary token that reads as a bare position letter ("A", " B", "\\nA", ...)."""
+    ids = []
+    for token, token_id in tokenizer.get_vocab().items():
+        text = tokenizer.convert_tokens_to_string([token]).strip()
+        if text in ("A", "B"):
+            ids.append(token_id)
+    return sorted(ids)
+
+
+class CompletionSFTTrainer(SFTTrainer):
+    """TRL's SFTTrainer with a cheaper, optionally weighted completion-only loss.
+
+    - The LM head runs only on the label range (``logits_to_keep``): TRL 1.16's chunked loss
+      scores every position off Triton devices.
+    - ``share_prompt_prefix``: the tokens every row of a batch starts with are run once
+      (batch 1) and their key/value cache is repeated for the rows, so the shared judge
+      instruction costs one row of forward and backward instead of ``batch_size`` rows.
+      The loss and its gradient are those of the unshared forward (same math; bf16 rounding
+      may differ in the last bits).
+    - ``decision_token_weight``: label tokens that name a position ("A"/"B" letters: the
+      answer and every "Response A/B" in the rationale) weigh this much in the token mean;
+      1.0 is the plain mean. The decision is a handful of tokens among ~100 of rationale.
+    The logged ``mean_token_accuracy`` and ``num_tokens`` keep TRL's meaning (entropy is not logged).
+    """
+
+    def __init__(self, *args, share_prompt_prefix: bool = True, decision_token_weight: float = 1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.share_prompt_prefix = share_prompt_prefix
+        self.decision_token_weight = decision_token_weight
+        self._letter_ids: torch.Tensor | None = None
+        if decision_token_weight != 1.0:
+            self._letter_ids = torch.tensor(letter_token_ids(self.processing_class))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["labels"]
         keep = label_positions(labels)
-        model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
-        outputs = model(**model_inputs, use_cache=False, logits_to_keep=keep)
+        outputs = self._forward(model, inputs, keep)
         targets = labels[:, keep + 1]
         logits = outputs.logits.float()
-        token_loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100, reduction="sum")
         valid = targets != -100
+        token_loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100, reduction="none")
+        weights = self._token_weights(targets, valid)
         count = valid.sum() if num_items_in_batch is None else num_items_in_batch
-        loss = token_loss / torch.as_tensor(count, device=token_loss.device).clamp(min=1)
+        if self._letter_ids is not None:  # weighted mean: the weights' total replaces the token count
+            count = weights.sum() * (count / valid.sum().clamp(min=1))
+        loss = (token_loss.view_as(targets) * weights).sum() / torch.as_tensor(count, device=logits.device).clamp(min=1)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * self.accelerator.num_processes
         self._log_batch_metrics(logits, targets, valid, inputs)
         return (loss, outputs) if return_outputs else loss
+
+    def _forward(self, model, inputs, keep: torch.Tensor):
+        """Logits at ``keep``; the batch's shared prefix is computed once when enabled and possible."""
+        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "completion_mask")}
+        ids, mask = model_inputs.get("input_ids"), model_inputs.get("attention_mask")
+        shared = 0
+        if self.share_prompt_prefix and ids is not None and "position_ids" not in model_inputs:
+            shared = shared_prefix_length(ids, mask, limit=int(keep[0]))
+        if shared < 2:
+            return model(**model_inputs, use_cache=False, logits_to_keep=keep)
+        rows, width = ids.shape
+        prefix = model(input_ids=ids[:1, :shared], use_cache=True, logits_to_keep=1)
+        cache = prefix.past_key_values
+        cache.batch_repeat_interleave(rows)
+        positions = torch.arange(shared, width, device=ids.device).expand(rows, -1)
+        return model(
+            input_ids=ids[:, shared:],
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=keep - shared,
+        )
+
+    def _token_weights(self, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        weights = valid.float()
+        if self._letter_ids is not None:
+            letters = torch.isin(targets, self._letter_ids.to(targets.device)) & valid
+            weights = weights + (self.decision_token_weight - 1.0) * letters.float()
+        return weights
 
     @torch.no_grad()
     def _log_batch_metrics(self, logits, targets, valid, inputs) -> None:

@@ -1,0 +1,92 @@
+"""The SFT loss: a shared prompt prefix gives the same loss and gradients; decision tokens can weigh more."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gram_rr.training.trainer import CompletionSFTTrainer, label_positions, letter_token_ids, shared_prefix_length
+
+
+def _batch(tokenizer, prompts: list[str], completions: list[str]):
+    """Right-padded ids, mask and completion-only labels, as TRL's collator builds them."""
+    rows = []
+    for prompt, completion in zip(prompts, completions):
+        p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        c = tokenizer(completion, add_special_tokens=False)["input_ids"]
+        rows.append((p + c, len(p)))
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.zeros((len(rows), width), dtype=torch.long)
+    labels = torch.full((len(rows), width), -100)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (row, n) in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+        labels[i, n : len(row)] = torch.tensor(row[n:])
+        mask[i, : len(row)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def test_shared_prefix_length():
+    ids = torch.tensor([[1, 2, 3, 4, 5], [1, 2, 3, 9, 9], [1, 2, 3, 4, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
+    assert shared_prefix_length(ids, mask, limit=10) == 3
+    assert shared_prefix_length(ids, mask, limit=2) == 2
+    assert shared_prefix_length(ids[:1], mask[:1], limit=10) == 0  # one row: nothing to share
+    # Padding is never shared, even where the padded ids agree.
+    assert shared_prefix_length(torch.tensor([[1, 0], [1, 0]]), torch.tensor([[1, 0], [1, 0]]), limit=10) == 1
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_shared_prefix_gives_the_loss_and_gradients_of_the_plain_forward(tiny_model_dir, lora):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    instruction = "Judge the two responses below and say which one is better. " * 3
+    inputs = _batch(
+        tokenizer,
+        [instruction + "Question: 2 + 2?", instruction + "Question: what is 7 x 8, please?", instruction + "Q: 1?"],
+        [" Response A is right. <answer>A</answer>", " B. <answer>B</answer>", " Response B is better, A slips."],
+    )
+    keep = label_positions(inputs["labels"])
+    assert shared_prefix_length(inputs["input_ids"], inputs["attention_mask"], int(keep[0])) > 10
+
+    def loss_and_grads(share: bool):
+        model.zero_grad()
+        out = CompletionSFTTrainer._forward(types.SimpleNamespace(share_prompt_prefix=share), model, inputs, keep)
+        targets = inputs["labels"][:, keep + 1]
+        loss = F.cross_entropy(out.logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    plain_loss, plain_grads = loss_and_grads(False)
+    shared_loss, shared_grads = loss_and_grads(True)
+    assert shared_loss == pytest.approx(plain_loss, rel=1e-5)
+    assert len(shared_grads) == len(plain_grads) > 0
+    for shared, plain in zip(shared_grads, plain_grads):
+        torch.testing.assert_close(shared, plain, rtol=1e-4, atol=1e-6)
+
+
+def test_letter_tokens_and_decision_weights(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    letters = letter_token_ids(tokenizer)
+    for text in ("A", "B"):
+        (token,) = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert token in letters
+    assert all(tokenizer.decode([t]).strip() in ("A", "B") for t in letters)
+    host = types.SimpleNamespace(decision_token_weight=4.0, _letter_ids=torch.tensor(letters))
+    a = tokenizer("A", add_special_tokens=False)["input_ids"][0]
+    other = tokenizer("the", add_special_tokens=False)["input_ids"][0]
+    targets = torch.tensor([[other, a, -100]])
+    weights = CompletionSFTTrainer._token_weights(host, targets, targets != -100)
+    assert weights.tolist() == [[1.0, 4.0, 0.0]]
