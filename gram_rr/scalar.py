@@ -30,7 +30,7 @@ class ScorerConfig:
         default=1,
         metadata={
             "help": "sequences per forward pass; 1 makes a score a function of its own text alone. Above 1 "
-            "(faster on GPU), rows are padded to the batch's longest and scores move in the last bits with "
+            "(faster), rows are padded to the batch's longest and scores move in the last bits with "
             "what else is in the batch, so exact ties between equal texts can break"
         },
     )

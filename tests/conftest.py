@@ -55,28 +55,35 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: str) -
 
 
 # ---- engine fixtures (owner: engines) -------------------------------------------------------
-# One engine of each kind per test session; tests that use them share the loaded model.
+# One engine of each kind per test session; tests that use them share the loaded model. Both run
+# in bfloat16 unless a test asks for another dtype by indirect parametrization, e.g.
+# ``pytest.mark.parametrize("vllm_engine", ["float32"], indirect=True)``: pytest then closes the
+# engine of the other dtype before starting this one, so one vLLM engine runs at a time.
 
 
 @pytest.fixture(scope="session")
-def vllm_engine(smollm2_dir: str):
+def vllm_engine(request: pytest.FixtureRequest, smollm2_dir: str):
     """A vLLM engine on SmolLM2 (eager: starts ~3x faster), closed at the end of the session."""
     from gram_rr.engines import EngineConfig
     from gram_rr.engines.vllm import VLLMEngine
 
+    dtype = getattr(request, "param", "bfloat16")
     engine = VLLMEngine(
-        EngineConfig(backend="vllm", model=smollm2_dir, enforce_eager=True, max_model_len=2048, kv_cache_gib=0.5)
+        EngineConfig(
+            backend="vllm", model=smollm2_dir, dtype=dtype, enforce_eager=True, max_model_len=2048, kv_cache_gib=0.5
+        )
     )
     yield engine
     engine.close()
 
 
 @pytest.fixture(scope="session")
-def hf_engine(smollm2_dir: str):
+def hf_engine(request: pytest.FixtureRequest, smollm2_dir: str):
     """A transformers engine on SmolLM2."""
     from gram_rr.engines import EngineConfig
     from gram_rr.engines.hf import HFEngine
 
-    engine = HFEngine(EngineConfig(backend="hf", model=smollm2_dir, hf_batch_size=16))
+    dtype = getattr(request, "param", "bfloat16")
+    engine = HFEngine(EngineConfig(backend="hf", model=smollm2_dir, dtype=dtype, hf_batch_size=16))
     yield engine
     engine.close()

@@ -228,3 +228,11 @@ def test_pairs_report_gives_accuracy_per_file():
     assert result["summary"]["accuracy [pandalm]"] == 100.0
     assert result["summary"]["accuracy [hh_rlhf]"] == 0.0
     assert result["summary"]["accuracy"] == 50.0
+
+
+def test_cached_verdicts_keep_their_probabilities():
+    from gram_rr.eval.cache import verdict_from_dict
+    from gram_rr.verdict import Verdict, Vote
+
+    verdict = Verdict("A", 1.0, [Vote("A", "r", probability=0.8), Vote("A", "r", swapped=True, probability=0.7)], probability=0.75)
+    assert verdict_from_dict(verdict.to_dict()) == verdict

@@ -9,7 +9,7 @@ import pytest
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval import benchmarks, rmbench
 from gram_rr.eval.runner import judge_pairs
-from gram_rr.scalar import RewardModelScorer
+from gram_rr.scalar import RewardModelScorer, ScorerConfig
 
 WORDS = "the a cat dog sat on mat is good bad answer question why because yes no paris london capital of france".split()
 CHAT_TEMPLATE = (
@@ -48,15 +48,27 @@ def tiny_rm_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def scorer(tiny_rm_dir: str) -> RewardModelScorer:
-    return RewardModelScorer.from_pretrained(tiny_rm_dir, dtype="float32", batch_size=3, device="cpu")
+    return RewardModelScorer.from_pretrained(tiny_rm_dir, dtype="float32", device="cpu")
 
 
 RESPONSES = ["paris", "london is the capital of france", "the cat sat on the mat", "no", "yes because the dog is good"]
 
 
-def test_batched_scores_equal_one_at_a_time(scorer: RewardModelScorer):
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_score_does_not_depend_on_what_else_is_scored(tiny_rm_dir: str, dtype: str):
+    """Exactly equal, not close: a metric's ties (the same text as chosen and rejected) must stay ties."""
+    scorer = RewardModelScorer.from_pretrained(tiny_rm_dir, dtype=dtype, device="cpu")
+    question = "why is the dog good"
+    alone = [scorer.score(question, [r])[0] for r in RESPONSES]
+    assert scorer.score(question, RESPONSES) == alone
+    assert scorer.score(question, RESPONSES[::-1]) == alone[::-1]
+    assert scorer.score(question, RESPONSES[2:] + ["the dog"]) == alone[2:] + scorer.score(question, ["the dog"])
+
+
+def test_padded_batches_score_close_to_one_at_a_time(scorer: RewardModelScorer):
+    batching = RewardModelScorer(scorer.model, scorer.tokenizer, ScorerConfig(batch_size=3))
     question = "what is the capital of france"
-    batched = scorer.score(question, RESPONSES)
+    batched = batching.score(question, RESPONSES)
     single = [scorer.score(question, [r])[0] for r in RESPONSES]
     assert batched == pytest.approx(single, abs=1e-5)
     assert len(set(round(s, 6) for s in batched)) == len(RESPONSES)  # a random head still separates them

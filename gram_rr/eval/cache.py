@@ -23,6 +23,7 @@ def verdict_from_dict(record: dict[str, Any]) -> Verdict:
         winner=record["winner"],
         confidence=float(record["confidence"]),
         votes=[Vote(**vote) for vote in record.get("votes", [])],
+        probability=record.get("probability"),
     )
 
 
