@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from gram_rr.data.records import Message, PreferencePair, render_conversation
 from gram_rr.engines.base import Completion, Conversation, Engine, SamplingConfig
 from gram_rr.parsing import parse_judgment
 from gram_rr.prompts import judge_messages
-from gram_rr.verdict import Verdict, Vote
+from gram_rr.verdict import Verdict, Vote, letter_probability, pooled_probability
 
 Question = Union[str, list[Message]]
 PairLike = Union[PreferencePair, tuple[Question, str, str]]
@@ -42,7 +43,10 @@ class JudgeConfig:
     max_new_tokens: int = field(
         default=1024, metadata={"help": "rationale + answer budget; a cut-off judgment is an abstention"}
     )
-    seed: int = field(default=0, metadata={"help": "seed of the TRL adapter's order shuffling"})
+    seed: int = field(
+        default=0,
+        metadata={"help": "seed of shown orders (TRL adapter, rank, best-of-N) and of rank/best-of-N tie coins"},
+    )
 
     def __post_init__(self) -> None:
         if self.votes < 1:
@@ -60,13 +64,15 @@ class JudgeConfig:
 
 
 def combine_votes(votes: list[Vote]) -> Verdict:
-    """Majority over non-abstaining votes; see :class:`JudgeConfig` for the tie rule."""
+    """Majority over non-abstaining votes; see :class:`JudgeConfig` for the tie rule. The
+    verdict's ``probability`` pools the votes' probabilities (:func:`pooled_probability`)."""
     count_a = sum(v.answer == "A" for v in votes)
     count_b = sum(v.answer == "B" for v in votes)
+    probability = pooled_probability(votes)
     if count_a == count_b:
-        return Verdict(winner=None, confidence=0.0, votes=votes)
+        return Verdict(winner=None, confidence=0.0, votes=votes, probability=probability)
     winner, count = ("A", count_a) if count_a > count_b else ("B", count_b)
-    return Verdict(winner=winner, confidence=count / len(votes), votes=votes)
+    return Verdict(winner=winner, confidence=count / len(votes), votes=votes, probability=probability)
 
 
 def _question_text(question: Question) -> str:
@@ -82,14 +88,43 @@ def _as_triple(pair: PairLike) -> tuple[str, str, str]:
 
 
 def _vote(completion: Completion, swapped: bool) -> Vote:
+    """One completion as a vote in the pair's original orientation; an abstention has no probability."""
     judgment = parse_judgment(completion.text)
     answer = _FLIP[judgment.answer] if swapped else judgment.answer
-    return Vote(answer, judgment.rationale, swapped=swapped, text=completion.text, num_tokens=completion.num_tokens)
+    probability = None
+    if judgment.answer is not None and completion.answer_logprobs is not None:
+        shown_a = letter_probability(completion.answer_logprobs)
+        probability = 1.0 - shown_a if swapped else shown_a
+    return Vote(
+        answer,
+        judgment.rationale,
+        swapped=swapped,
+        text=completion.text,
+        num_tokens=completion.num_tokens,
+        probability=probability,
+    )
+
+
+def _question_rng(seed: int, question: Question, candidates: Sequence[str]) -> random.Random:
+    """The generator of one question's shown orders, start order and tie coins: a function of
+    ``seed`` and the question's content only, not of the batch or of earlier calls."""
+    return random.Random(json.dumps([seed, _question_text(question), list(candidates)]))
+
+
+def _decision(verdict: Verdict) -> str | None:
+    """The verdict's winner; without one, the side its probability favours; else ``None``
+    (a seeded coin in :mod:`gram_rr.ranking` decides)."""
+    if verdict.winner is not None:
+        return verdict.winner
+    if verdict.probability is None or verdict.probability == 0.5:
+        return None
+    return "A" if verdict.probability > 0.5 else "B"
 
 
 @dataclass
 class Comparison:
-    """One judged head-to-head in a ranking: candidate ``i`` shown as A, ``j`` as B."""
+    """One judged head-to-head in a ranking: candidate ``i`` shown as A, ``j`` as B, and the
+    verdict in that orientation (with ``both_orders``, its swapped votes showed ``j`` first)."""
 
     i: int
     j: int
@@ -198,7 +233,15 @@ class RewardReasoner:
         both_orders: bool | None = None,
     ) -> list[Selection]:
         """Best-of-N (``mode="best"``, knockout) or a full ranking (``mode="rank"``, merge
-        sort) for every question, each algorithm step of all questions in one engine call."""
+        sort) for every question, each algorithm step of all questions in one engine call.
+
+        Nothing depends on a candidate's position: which candidate of each comparison is
+        shown as A is drawn at random, as are the knockout bracket and the merge sort's
+        start order, and a comparison without a winner goes to the side its probability
+        favours, else to a coin. The randomness of a question comes from ``config.seed``
+        and that question's content only, so the same inputs give the same shown orders
+        whatever else is in the batch and however many calls came before.
+        """
         if len(questions) != len(candidate_lists):
             raise ValueError(f"{len(questions)} questions but {len(candidate_lists)} candidate lists")
         if mode not in ("best", "rank"):
@@ -207,45 +250,69 @@ class RewardReasoner:
             if not candidates:
                 raise ValueError(f"question {k} has no candidates")
         log: list[list[Comparison]] = [[] for _ in questions]
+        rngs = [_question_rng(self.config.seed, q, c) for q, c in zip(questions, candidate_lists)]
 
         def compare(triples: list[tuple[int, int, int]]) -> list[str | None]:
-            pairs = [(questions[k], candidate_lists[k][i], candidate_lists[k][j]) for k, i, j in triples]
+            """Judge each ``(k, i, j)`` in a random shown order; outcomes in the ``(i, j)`` order."""
+            swapped = [rngs[k].random() < 0.5 for k, _, _ in triples]
+            shown = [(k, j, i) if swap else (k, i, j) for (k, i, j), swap in zip(triples, swapped)]
+            pairs = [(questions[k], candidate_lists[k][a], candidate_lists[k][b]) for k, a, b in shown]
             verdicts = self.compare_many(pairs, votes, both_orders)
-            for (k, i, j), verdict in zip(triples, verdicts):
-                log[k].append(Comparison(i, j, verdict))
-            return [v.winner for v in verdicts]
+            outcomes = []
+            for (k, a, b), swap, verdict in zip(shown, swapped, verdicts):
+                log[k].append(Comparison(a, b, verdict))
+                decision = _decision(verdict)
+                outcomes.append(_FLIP[decision] if swap else decision)
+            return outcomes
 
         sizes = [len(c) for c in candidate_lists]
         algorithm = ranking.merge_sort if mode == "rank" else ranking.knockout
-        orders = ranking.run_lockstep([algorithm(n) for n in sizes], compare)
+        orders = ranking.run_lockstep([algorithm(n, rng) for n, rng in zip(sizes, rngs)], compare, rngs)
         return [
             Selection(best=order[0], ranking=order if mode == "rank" else None, comparisons=comparisons)
             for order, comparisons in zip(orders, log)
         ]
 
-    def rank(self, question: Question, candidates: Sequence[str]) -> list[int]:
-        """Candidate indices, best first (batched merge sort; each pair judged at most once)."""
+    def rank(self, question: Question, candidates: Sequence[str], both_orders: bool | None = None) -> list[int]:
+        """Candidate indices, best first (batched merge sort; each pair judged at most once;
+        shown orders at random, see :meth:`select_many`)."""
         if not candidates:
             return []
-        return self.select_many([question], [candidates], mode="rank")[0].ranking
+        return self.select_many([question], [candidates], mode="rank", both_orders=both_orders)[0].ranking
 
-    def best_of_n(self, question: Question, candidates: Sequence[str]) -> int:
+    def best_of_n(self, question: Question, candidates: Sequence[str], both_orders: bool | None = None) -> int:
         """Index of the best candidate: knockout tournament, N-1 comparisons in ceil(log2 N) batches."""
-        return self.select_many([question], [candidates], mode="best")[0].best
+        return self.select_many([question], [candidates], mode="best", both_orders=both_orders)[0].best
 
-    def best_of_n_many(self, questions: Sequence[Question], candidate_lists: Sequence[Sequence[str]]) -> list[int]:
+    def best_of_n_many(
+        self,
+        questions: Sequence[Question],
+        candidate_lists: Sequence[Sequence[str]],
+        both_orders: bool | None = None,
+    ) -> list[int]:
         """:meth:`best_of_n` for many questions, every round of all of them in one batch."""
-        return [s.best for s in self.select_many(questions, candidate_lists, mode="best")]
+        return [s.best for s in self.select_many(questions, candidate_lists, mode="best", both_orders=both_orders)]
 
     # -- TRL-style adapter ----------------------------------------------------------
 
-    def judge(self, prompts: Sequence[Question], completions: Sequence[Sequence[str]], shuffle_order: bool = True) -> list[int]:
-        """The pairwise-judge interface of TRL's ``BasePairwiseJudge`` (TRL <= 0.2x; also what
-        OpenRLHF-style pipelines call): for each prompt, the index (0 or 1) of the better of
-        its two completions, or -1 when the reasoner gives no verdict.
+    def judge(
+        self,
+        prompts: Sequence[Question],
+        completions: Sequence[Sequence[str]],
+        shuffle_order: bool = True,
+        return_scores: bool = False,
+    ) -> list[int] | list[float | None]:
+        """The pairwise-judge interface of TRL's ``BasePairwiseJudge`` (``trl.judges`` up to
+        TRL 0.2x, ``trl.experimental.judges`` after; also what OpenRLHF-style pipelines call):
+        for each prompt, the index (0 or 1) of the better of its two completions, or -1 when
+        the reasoner gives no verdict.
+
+        With ``return_scores`` (TRL's soft judge, as ``PairRMJudge``): for each prompt the
+        probability that the FIRST completion is better (:attr:`Verdict.probability`), or
+        None when no vote carried one.
 
         With ``shuffle_order`` each pair is shown in a random order (seeded by
-        ``config.seed``) and the answer mapped back; a failure stays -1.
+        ``config.seed``) and the answer or probability mapped back; a failure stays -1 (None).
         """
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts but {len(completions)} completion pairs")
@@ -256,8 +323,14 @@ class RewardReasoner:
             flip = shuffle_order and self._rng.random() < 0.5
             flips.append(flip)
             pairs.append((prompt, pair[1], pair[0]) if flip else (prompt, pair[0], pair[1]))
+        verdicts = self.compare_many(pairs)
+        if return_scores:
+            return [
+                None if v.probability is None else (1.0 - v.probability if flip else v.probability)
+                for flip, v in zip(flips, verdicts)
+            ]
         results = []
-        for flip, verdict in zip(flips, self.compare_many(pairs)):
+        for flip, verdict in zip(flips, verdicts):
             if verdict.winner is None:
                 results.append(-1)
             else:

@@ -28,9 +28,14 @@ def check_verdict(verdict, n_votes):
         raw = parse_answer(vote.text)
         # the stored answer is the parsed one, flipped back for swapped votes; None stays None
         assert vote.answer == ({"A": "B", "B": "A"}.get(raw) if vote.swapped else raw)
+        if vote.answer is None:  # an abstention has no probability
+            assert vote.probability is None
+        elif vote.probability is not None:  # the answer-token probability, mapped back like the answer
+            assert 0.0 <= vote.probability <= 1.0
     assert verdict.abstentions == sum(parse_answer(v.text) is None for v in verdict.votes)
     recombined = combine_votes(verdict.votes)
     assert (verdict.winner, verdict.confidence) == (recombined.winner, recombined.confidence)
+    assert verdict.probability == recombined.probability
 
 
 def test_greedy_verdicts_parse_and_abstentions_are_reported(reasoner, pairs):

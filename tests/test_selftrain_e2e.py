@@ -54,11 +54,12 @@ def smoke_run(tmp_path_factory) -> Path:
 
 def test_smoke_run_finishes_with_report(smoke_run):
     manifest = json.loads((smoke_run / "manifest.json").read_text())
-    expected = ["prover", "proofs-0", "reasoner-0", "eval-0", "predict-1", "proofs-1", "reasoner-1", "eval-1"]
+    expected = ["prover", "proofs-0", "reasoner-0", "eval-0", "predict-1", "proofs-1", "reasoner-1", "eval-1",
+                "control", "eval-control"]
     assert list(manifest["stages"]) == expected
     for name in expected:
         assert (smoke_run / "stages" / name).is_dir()
-    for name in ("prover", "reasoner-0", "reasoner-1"):
+    for name in ("prover", "reasoner-0", "reasoner-1", "control"):
         model = smoke_run / "stages" / name / "model"
         assert (model / "model.safetensors").is_file() and (model / "config.json").is_file()
         assert manifest["stages"][name]["trained_by"] == "Ray Train, 1 worker(s)"
@@ -69,8 +70,14 @@ def test_smoke_run_finishes_with_report(smoke_run):
     assert eval_metrics["n"] == 8 and eval_metrics["votes"] == 16  # 8 pairs x 2 orders, greedy
     merged = (smoke_run / "stages" / "reasoner-1" / "train.jsonl").read_text().splitlines()
     assert len(merged) == manifest["stages"]["reasoner-1"]["merged"]
+    # The same-compute control trained on as many pairs as round 1, all from the stage-0 set.
+    control = manifest["stages"]["control"]
+    assert control["pairs"] == control["matches_rounds_pairs"] == manifest["stages"]["reasoner-1"]["pairs"]
+    assert manifest["stages"]["reasoner-0"]["order_augment"]["mode"] == "both"
+    reasoner0 = manifest["stages"]["reasoner-0"]
+    assert reasoner0["pairs"] < reasoner0["examples"] <= 2 * reasoner0["pairs"]  # unsafe rationales stay unswapped
     report = (smoke_run / "report.md").read_text()
-    assert "| round |" in report and "| 1 |" in report
+    assert "| round |" in report and "| 1 |" in report and "| control |" in report
     assert (smoke_run / "report.png").stat().st_size > 1000
     assert not list((smoke_run / "stages").glob(".*.partial"))
 

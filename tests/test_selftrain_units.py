@@ -1,16 +1,18 @@
 """Self-training pieces without a model: filters, proof selection, run directory, report."""
 
+import dataclasses
 import json
 
 import pytest
 
 from gram_rr.data.records import PreferencePair
 from gram_rr.engines.base import Completion, SamplingConfig
+from gram_rr.eval.calibration import calibration_metrics
 from gram_rr.parsing import format_judgment
 from gram_rr.selftrain.filters import balance_labels, check_proofs, keep_prediction
 from gram_rr.selftrain.proofs import prove, selection_score
 from gram_rr.selftrain.recipe import FilterConfig, PredictConfig, ProofConfig
-from gram_rr.selftrain.report import round_rows, write_report
+from gram_rr.selftrain.report import last_calibration, round_rows, write_report
 from gram_rr.selftrain.rundir import RecipeChangedError, RunDirectory
 from gram_rr.verdict import Vote
 
@@ -56,6 +58,20 @@ def test_balance_labels_swaps_positions_and_flips_labels():
         if after.label != before.label:
             assert (after.response_a, after.response_b) == (before.response_b, before.response_a)
     assert balance_labels(pairs, seed=0) == balanced  # deterministic
+
+
+def test_balance_labels_flips_gold_labels_and_rationales_with_the_swap():
+    pairs = [dataclasses.replace(pair(i, "A"), metadata={"gold_label": "AB"[i % 2]}, rationale="Response A is right.")
+             for i in range(8)]
+    pairs[0] = dataclasses.replace(pairs[0], rationale="A is right.")  # cannot be swapped safely: stays
+    balanced = balance_labels(pairs, seed=0)
+    assert [p.label for p in balanced].count("B") == 4 and balanced[0] == pairs[0]
+    for before, after in zip(pairs, balanced):
+        if after.label != before.label:
+            assert after.metadata["gold_label"] != before.metadata["gold_label"]
+            assert after.rationale == "Response B is right." and after.id == before.id + "#swapped"
+        else:
+            assert after == before
 
 
 def test_check_proofs_applies_each_rule():
@@ -181,6 +197,34 @@ def test_report_rows_markdown_and_plot(tmp_path):
     assert rows[1]["heldout_accuracy"] == 60.0 and rows[1]["minutes"] == 3.5 and rows[2]["kept_by_votes"] == 6
     write_report(tmp_path, manifest)
     text = (tmp_path / "report.md").read_text()
-    assert "| 0 | - | - | - | - | 10 | 8 | 18 | 60.0 | 55.0 | 50.0 | 80.0 | 5.0 | 3.5 |" in text
+    assert "| 0 | - | - | - | - | 10 | 8 | 18 | 60.0 | 55.0 | 50.0 | 80.0 | 5.0 | - | - | 3.5 |" in text
     assert (tmp_path / "report.png").stat().st_size > 1000
     assert json.loads((tmp_path / "report.json").read_text())["rounds"][0]["heldout_accuracy"] == 40.0
+    assert not (tmp_path / "reliability.png").exists()  # no verdict had a probability
+
+
+def test_report_auc_ece_columns_and_reliability_plot_of_the_last_stage(tmp_path):
+    labels = ["A", "A", "B", "B"]
+    stage = lambda probabilities: {
+        "metrics": {"accuracy": 50.0, "probability": calibration_metrics(labels, probabilities)}, "seconds": 6,
+    }
+    manifest = {
+        "stages": {
+            "eval-base": {"metrics": {"accuracy": 50.0}, "seconds": 6},  # no probabilities: '-' columns
+            "eval-0": stage([0.9, 0.4, 0.6, 0.2]),  # AUC 3/4; confidences 0.9, 0.6, 0.6, 0.8
+            "eval-1": stage([0.7, None, 0.3, 0.7]),  # AUC 3/4 over the three with a probability
+        }
+    }
+    rows = round_rows(manifest)
+    assert [r["heldout_auc"] for r in rows] == [None, 0.75, 0.75]
+    # eval-0 bins: 0.6 -> bin 2 (two wrong: 0.6 - 0 = 0.6), 0.8 -> bin 6 (right: 0.2), 0.9 -> bin 8 (right: 0.1)
+    assert rows[1]["heldout_ece"] == pytest.approx((2 * 0.6 + 0.2 + 0.1) / 4)
+    write_report(tmp_path, manifest)
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    assert lines[2].split(" | ")[-3:] == ["AUC", "ECE", "minutes |"]
+    assert lines[4].startswith("| untrained |") and lines[4].endswith("| 50.0 | - | - | - | - | - | - | - |")
+    assert lines[5].startswith("| 0 |") and lines[5].endswith("| 0.750 | 0.375 | 0.1 |")
+    plot = tmp_path / "reliability.png"
+    assert plot.read_bytes()[:4] == b"\x89PNG" and plot.stat().st_size > 1000
+    assert last_calibration(manifest)[0] == "eval-1"
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".reliability*"))

@@ -22,12 +22,19 @@ class SamplingConfig:
 
 @dataclass
 class Completion:
-    """One generated sample."""
+    """One generated sample.
+
+    ``answer_logprobs`` holds ``{"A": ..., "B": ...}``: the log-probabilities of the letters at
+    the answer position (the letter of the final closed ``<answer>`` block, the parser's rule;
+    see :mod:`gram_rr.engines.answer`) under the model's own, untempered distribution, the same
+    for greedy and sampled generation. None when the text has no answer position.
+    """
 
     text: str
     num_tokens: int
     logprob: float | None = None  # sum of the sampled tokens' log-probabilities
     finish_reason: str | None = None
+    answer_logprobs: dict[str, float] | None = None
 
 
 @runtime_checkable

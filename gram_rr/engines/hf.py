@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from gram_rr.engines.answer import AnswerReader
 from gram_rr.engines.base import Completion, Conversation, EngineBase, SamplingConfig
 from gram_rr.engines.config import EngineConfig
 from gram_rr.engines.tokens import prompt_ids, scoring_ids
@@ -19,19 +20,25 @@ _SCORE_LOGITS_BUDGET = 2**28
 
 
 class _SampledLogprobs:
-    """A logits processor that records each chosen token's log-probability.
+    """A logits processor that records each chosen token's log-probability, and at every
+    step the log-probabilities of the answer letters' tokens (``letter_ids``: a few floats per
+    step and row; the full-vocabulary log-softmax is kept for one step only).
 
     It runs before the temperature/top-p warpers, so the log-probabilities are under
-    the model's own distribution (as vLLM reports them by default).
+    the model's own distribution (as vLLM reports them by default), for greedy and
+    sampled generation alike.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, letter_ids: list[int]) -> None:
+        self.letter_ids = letter_ids
         self.pending: torch.Tensor | None = None
         self.steps: list[torch.Tensor] = []
+        self.letters: list[torch.Tensor] = []
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         self._take(input_ids[:, -1])
         self.pending = torch.log_softmax(scores.float(), dim=-1)
+        self.letters.append(self.pending[:, self.letter_ids])
         return scores
 
     def _take(self, chosen: torch.Tensor) -> None:
@@ -39,10 +46,11 @@ class _SampledLogprobs:
             self.steps.append(self.pending.gather(1, chosen[:, None]).squeeze(1))
             self.pending = None
 
-    def result(self, last_tokens: torch.Tensor) -> torch.Tensor:
-        """``rows x steps`` log-probabilities, given the last generated token of each row."""
+    def result(self, last_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``rows x steps`` chosen-token log-probabilities, given the last generated token of
+        each row, and ``rows x steps x len(letter_ids)`` letter-token log-probabilities."""
         self._take(last_tokens)
-        return torch.stack(self.steps, dim=1)
+        return torch.stack(self.steps, dim=1), torch.stack(self.letters, dim=1)
 
 
 class _StopOnText:
@@ -88,6 +96,7 @@ class HFEngine(EngineBase):
         ).to(self.device)
         self.model.eval()
         self.eos_ids = _eos_ids(self.model.generation_config.eos_token_id, self.tokenizer.eos_token_id)
+        self.answers = AnswerReader(self.tokenizer)
         self._seeds = torch.Generator().manual_seed(config.seed)
 
     # -- generation ---------------------------------------------------------------------------
@@ -128,7 +137,7 @@ class HFEngine(EngineBase):
             return_dict_in_generate=True,
         )
         width = batch["input_ids"].shape[1]
-        recorder = _SampledLogprobs()
+        recorder = _SampledLogprobs(self.answers.candidate_ids)
         stopping = [_StopOnText(self.tokenizer, sampling.stop, width)] if sampling.stop else []
         out = self.model.generate(
             **batch,
@@ -137,15 +146,18 @@ class HFEngine(EngineBase):
             stopping_criteria=StoppingCriteriaList(stopping),
         )
         generated = out.sequences[:, width:]
-        logprobs = recorder.result(generated[:, -1]).cpu()
+        logprobs, letters = (t.cpu() for t in recorder.result(generated[:, -1]))
         generated = generated.cpu()
-        completions = [self._completion(generated[r].tolist(), logprobs[r], sampling.stop) for r in range(len(generated))]
+        completions = [
+            self._completion(generated[r].tolist(), logprobs[r], letters[r], sampling.stop) for r in range(len(generated))
+        ]
         grouped = [completions[i * rows_per_prompt : (i + 1) * rows_per_prompt] for i in range(len(prompts))]
         if not sample:  # greedy: the n samples are the one greedy answer
             grouped = [[Completion(**vars(g[0])) for _ in range(sampling.n)] for g in grouped]
         return grouped
 
-    def _completion(self, tokens: list[int], logprobs: torch.Tensor, stop: Sequence[str]) -> Completion:
+    def _completion(self, tokens: list[int], logprobs: torch.Tensor, letters: torch.Tensor, stop: Sequence[str]) -> Completion:
+        """``logprobs``: the chosen tokens' log-probabilities; ``letters``: steps x letter-token log-probabilities."""
         end, finish = len(tokens), "length"
         for j, token in enumerate(tokens):
             if token in self.eos_ids:
@@ -156,7 +168,17 @@ class HFEngine(EngineBase):
         if hits:
             text, finish = text[: min(hits)], "stop"
             end = self._tokens_through_stop(tokens[:end], stop)
-        return Completion(text=text, num_tokens=end, logprob=float(logprobs[:end].sum()), finish_reason=finish)
+        step = self.answers.answer_step(tokens[:end], text)
+        answer_logprobs = None
+        if step is not None:
+            answer_logprobs = self.answers.letter_logprobs(dict(zip(self.answers.candidate_ids, letters[step].tolist())))
+        return Completion(
+            text=text,
+            num_tokens=end,
+            logprob=float(logprobs[:end].sum()),
+            finish_reason=finish,
+            answer_logprobs=answer_logprobs,
+        )
 
     def _tokens_through_stop(self, tokens: list[int], stop: Sequence[str]) -> int:
         """The shortest prefix of ``tokens`` whose text contains a stop string (binary search)."""

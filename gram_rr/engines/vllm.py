@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from gram_rr.engines.answer import AnswerReader
 from gram_rr.engines.base import Completion, Conversation, EngineBase, SamplingConfig
 from gram_rr.engines.config import EngineConfig
 from gram_rr.engines.tokens import prompt_ids, scoring_ids
@@ -24,6 +25,9 @@ from gram_rr.models import resolve_model
 
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.9
 DEFAULT_CPU_KV_CACHE_GIB = 1.0
+# Top log-probabilities returned per generated token, to read the A/B letters at the answer step
+# (vLLM's default ``max_logprobs`` cap).
+ANSWER_TOP_LOGPROBS = 20
 
 
 def _vllm() -> Any:
@@ -90,6 +94,7 @@ class VLLMEngine(EngineBase):
                 **llm_kwargs,
             )
         self.tokenizer = self.llm.get_tokenizer()
+        self.answers = AnswerReader(self.tokenizer)
 
     def generate(self, conversations: list[Conversation], sampling: SamplingConfig) -> list[list[Completion]]:
         from vllm import SamplingParams
@@ -101,7 +106,7 @@ class VLLMEngine(EngineBase):
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
             stop=list(sampling.stop) or None,
-            logprobs=0,  # the sampled token's log-probability only
+            logprobs=ANSWER_TOP_LOGPROBS,  # top k and the sampled token, raw (before temperature/top-p)
             seed=None if self.on_cpu else sampling.seed,
         )
         if not conversations:
@@ -116,12 +121,29 @@ class VLLMEngine(EngineBase):
                     num_tokens=len(o.token_ids),
                     logprob=o.cumulative_logprob,
                     finish_reason=o.finish_reason,
+                    answer_logprobs=self._answer_logprobs(o),
                 )
                 for o in request.outputs
                 for _ in range(copies)
             ]
             for request in outputs
         ]
+
+    def _answer_logprobs(self, output: Any) -> dict[str, float] | None:
+        """The A/B log-probabilities at the answer step, read from vLLM's per-token top-k.
+
+        vLLM V1 returns, for every generated token, the ``ANSWER_TOP_LOGPROBS`` most likely
+        tokens plus the sampled one, from the raw distribution (``logprobs_mode="raw_logprobs"``,
+        the default: before temperature, top-p and penalties), so greedy and sampled generation
+        read the same distribution. A letter with no token in the top k gets the k-th
+        log-probability (an upper bound on each of its tokens); None when neither letter is there.
+        """
+        step = self.answers.answer_step(output.token_ids, output.text)
+        if step is None:
+            return None
+        top = output.logprobs[step]
+        kth = min(lp.logprob for lp in top.values() if lp.rank is not None and lp.rank <= ANSWER_TOP_LOGPROBS)
+        return self.answers.letter_logprobs({token_id: lp.logprob for token_id, lp in top.items()}, floor=kth)
 
     def score(self, conversations: list[Conversation | None], continuations: list[str]) -> list[float]:
         from vllm import SamplingParams

@@ -15,6 +15,9 @@ file: accuracy, both orders, position consistency, abstentions, length buckets).
 Verdicts are cached in DIR/verdicts.jsonl: rerunning the same command continues
 where it stopped. Prints the Markdown table; with --out also writes DIR/results.json,
 DIR/results.md and DIR/categories.png (and DIR/vote_curve.png with --votes > 1).
+When verdicts carry a probability P(A better than B) (answer-token log-probabilities),
+the report adds its AUC, Brier score, ECE with its bins and accuracy, and
+DIR/reliability.png, the reliability diagram.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gram_rr.data.records import PreferencePair
+from gram_rr.eval.calibration import calibration_metrics
 from gram_rr.eval.votes import check_aligned, majority, split_orders, vote_curve, vote_margin, votes_per_order
 from gram_rr.verdict import Verdict
 
@@ -49,6 +50,10 @@ def pair_metrics(pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict]) -
     - ``abstention_rate``: share of all votes with no parsable answer;
       ``no_verdict_rate``: share of pairs whose votes tie or all abstain.
     - ``accuracy_by_length``: accuracy per relative length-difference bucket.
+    - ``probability`` (only when some verdict has a ``probability``):
+      :func:`gram_rr.eval.calibration.calibration_metrics` of P(A) against the labels:
+      AUC, Brier, ECE with its bins (fractions), the probability's accuracy (%), and
+      ``missing``, the pairs without a probability.
     Unlabelled pairs are counted in ``unlabelled`` and skipped.
     """
     check_aligned(pairs, verdicts)
@@ -86,6 +91,8 @@ def pair_metrics(pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict]) -
     )
     if any(votes_per_order(v) > 1 for _, v in scored):
         result["vote_curve"] = vote_curve([p.label for p, _ in scored], [v for _, v in scored])
+    if any(v.probability is not None for _, v in scored):
+        result["probability"] = calibration_metrics([p.label for p, _ in scored], [v.probability for _, v in scored])
     return result
 
 

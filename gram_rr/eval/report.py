@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gram_rr.atomic import atomic_save, write_json, write_text
+from gram_rr.eval.calibration import plot_reliability
 
 
 def format_value(value: Any) -> str:
@@ -35,7 +36,33 @@ def markdown(result: dict[str, Any]) -> str:
         if curve:
             lines += ["", "| votes per order | accuracy (%) |", "|---|---|"]
             lines += [f"| {k} | {format_value(v)} |" for k, v in curve.items()]
+        calibration = diagnostics.get("probability")
+        if calibration:
+            lines += calibration_lines(calibration)
     return "\n".join(lines) + "\n"
+
+
+def _fraction(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def calibration_lines(calibration: dict[str, Any]) -> list[str]:
+    """Markdown tables of :func:`gram_rr.eval.calibration.calibration_metrics`: the numbers, then the bins."""
+    lines = ["", "| probability P(A better) (all judged pairs) | value |", "|---|---|"]
+    lines += [
+        f"| pairs with a probability | {calibration['n']} |",
+        f"| pairs without one | {calibration['missing']} |",
+        f"| AUC (label A positive) | {_fraction(calibration['auc'])} |",
+        f"| Brier score | {_fraction(calibration['brier'])} |",
+        f"| ECE ({len(calibration['bins'])} confidence bins) | {_fraction(calibration['ece'])} |",
+        f"| accuracy of P > 0.5 (%) | {format_value(calibration['accuracy'])} |",
+    ]
+    lines += ["", "| confidence max(p, 1-p) | pairs | mean confidence | accuracy |", "|---|---|---|---|"]
+    lines += [
+        f"| {b['low']:.2f}-{b['high']:.2f} | {b['n']} | {_fraction(b['confidence'])} | {_fraction(b['accuracy'])} |"
+        for b in calibration["bins"]
+    ]
+    return lines
 
 
 def write_markdown(path: str | Path, result: dict[str, Any]) -> Path:
@@ -43,7 +70,8 @@ def write_markdown(path: str | Path, result: dict[str, Any]) -> Path:
 
 
 def write_charts(out_dir: str | Path, result: dict[str, Any]) -> list[Path]:
-    """``categories.png`` (a bar per category) and, with votes, ``vote_curve.png``."""
+    """``categories.png`` (a bar per category), with votes ``vote_curve.png``, and with
+    verdict probabilities ``reliability.png`` (the reliability diagram)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,6 +103,10 @@ def write_charts(out_dir: str | Path, result: dict[str, Any]) -> list[Path]:
         fig.tight_layout()
         written.append(atomic_save(out_dir / "vote_curve.png", lambda t: fig.savefig(t, format="png", dpi=120)))
         plt.close(fig)
+    calibration = (result.get("diagnostics") or {}).get("probability")
+    if calibration:
+        title = f"{result['benchmark']}: {result.get('model', '')}".rstrip(": ")
+        written.append(plot_reliability(calibration, out_dir / "reliability.png", title))
     return written
 
 

@@ -114,6 +114,12 @@ class SelfTrainRecipe:
         metadata={"help": "A/B swaps in every prover and reasoner SFT: both (each pair and its swap), "
                   "random (one seeded random order per pair) or none; rationales are rewritten, unsafe ones not swapped"},
     )
+    control: bool = field(
+        default=True,
+        metadata={"help": "after the last round, train and evaluate a same-compute control: the reasoner the rounds "
+                  "started from, trained on as many pairs as the rounds used, drawn from stage-0 data only "
+                  "(no pseudo-labels); the report compares it with the last round"},
+    )
     use_ray: bool = field(
         default=True,
         metadata={"help": "generate on Ray engine actors and train through Ray Train (local Ray unless --ray-address); "

@@ -1,4 +1,4 @@
-"""The run report: JSON, Markdown and a PNG plot, rebuilt from the manifest after every stage."""
+"""The run report: JSON, Markdown and PNG plots, rebuilt from the manifest after every stage."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gram_rr.atomic import atomic_save, write_json, write_text
+from gram_rr.eval.calibration import plot_reliability
 
 
 def _get(stages: dict[str, Any], name: str, *keys: str) -> Any:
@@ -44,6 +45,11 @@ def round_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         )
         rows.append(row)
         k += 1
+    if "eval-control" in stages:
+        rows.append({
+            "round": "control", "merged": _get(stages, "control", "pairs"), **_eval_columns(stages, "eval-control"),
+            "minutes": round(sum(stages[n].get("seconds", 0) for n in ("control", "eval-control")) / 60, 1),
+        })
     return rows
 
 
@@ -51,20 +57,33 @@ def _eval_columns(stages: dict[str, Any], name: str) -> dict[str, Any]:
     metrics = _get(stages, name, "metrics") or {}
     orders = [metrics.get("accuracy_original_order"), metrics.get("accuracy_swapped_order")]
     orders = [v for v in orders if v is not None]
+    calibration = metrics.get("probability") or {}
     return {
         "heldout_accuracy": metrics.get("accuracy"),
         "heldout_accuracy_per_order": sum(orders) / len(orders) if orders else None,
         "position_consistency": metrics.get("position_consistency"),
         "heldout_accuracy_both_orders": metrics.get("accuracy_both_orders"),
         "abstention_rate": metrics.get("abstention_rate"),
+        "heldout_auc": calibration.get("auc"),
+        "heldout_ece": calibration.get("ece"),
     }
 
 
-def _fmt(value: Any) -> str:
+def last_calibration(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The last evaluation stage whose verdicts had probabilities, with their calibration metrics."""
+    found = None
+    for name, info in manifest["stages"].items():
+        calibration = (info.get("metrics") or {}).get("probability") if name.startswith("eval-") else None
+        if calibration:
+            found = (name, calibration)
+    return found
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.{digits}f}"
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "0"
     return str(value)
@@ -84,14 +103,21 @@ COLUMNS = [
     ("heldout_accuracy_both_orders", "acc % both orders"),
     ("position_consistency", "same verdict both orders %"),
     ("abstention_rate", "abstain %"),
+    ("heldout_auc", "AUC"),
+    ("heldout_ece", "ECE"),
     ("minutes", "minutes"),
 ]
+# Columns that are fractions in [0, 1], printed with three decimals.
+FRACTION_COLUMNS = {"heldout_auc", "heldout_ece"}
 
 
 def markdown(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     lines = ["# gram-rr self-training report", ""]
     lines += ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(row.get(key)) for key, _ in COLUMNS) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(_fmt(row.get(key), 3 if key in FRACTION_COLUMNS else 1) for key, _ in COLUMNS) + " |"
+        for row in rows
+    ]
     lines += ["", "Dropped pseudo-labels and rejected proof samples per round:", ""]
     for row in rows:
         if row.get("dropped_by_votes") is not None or row.get("proof_samples_rejected") is not None:
@@ -107,7 +133,9 @@ def markdown(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
               "'held-out acc' pools both orders' votes (a tie counts as wrong), 'one order' is the mean accuracy of "
               "the two orders judged separately (50 = a model that always picks the same position), 'both orders' "
               "counts pairs right in both. Pseudo-label accuracy uses the demo data's gold labels, which training "
-              "never reads.", ""]
+              "never reads. AUC and ECE rate the held-out P(A better) from the answer-token log-probabilities "
+              "(AUC: 0.5 = no ranking, 1 = every pair ranked right; ECE: 0 = confidence matches accuracy; '-' when "
+              "the verdicts had no probabilities); reliability.png is the last such stage's reliability diagram.", ""]
     return "\n".join(lines)
 
 
@@ -143,9 +171,14 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def write_report(run_root: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Refresh report.json, report.md and report.png in the run directory."""
+    """Refresh report.json, report.md and report.png in the run directory, and
+    reliability.png for the last evaluation stage whose verdicts had probabilities."""
     rows = round_rows(manifest)
     write_json(run_root / "report.json", {"rounds": rows, "stages": manifest["stages"]})
     write_text(run_root / "report.md", markdown(manifest, rows))
     plot(rows, run_root / "report.png")
+    calibrated = last_calibration(manifest)
+    if calibrated:
+        name, calibration = calibrated
+        plot_reliability(calibration, run_root / "reliability.png", f"{name}: held-out split")
     return rows

@@ -19,12 +19,13 @@ from typing import Any
 
 from gram_rr.data import load_pairs, write_pairs
 from gram_rr.data.records import PreferencePair
+from gram_rr.data.swap import augment_with_swaps
 from gram_rr.engines import build_engine
 from gram_rr.engines.base import Engine
 from gram_rr.eval.pairs import pair_metrics
 from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.models import resolve_model
-from gram_rr.selftrain.filters import balance_labels, keep_prediction
+from gram_rr.selftrain.filters import PREDICTION_DROPS, balance_labels, keep_prediction, predicted_label
 from gram_rr.selftrain.proofs import prove
 from gram_rr.selftrain.recipe import SelfTrainRecipe
 from gram_rr.selftrain.rundir import RunDirectory
@@ -129,6 +130,12 @@ class Pipeline:
                 Stage(f"reasoner-{k}", f"SFT reasoner {k}", lambda w, k=k: self._train_reasoner(w, k), trains=True),
                 Stage(f"eval-{k}", f"evaluate reasoner {k}", lambda w, k=k: self._evaluate(w, self._reasoner(k))),
             ]
+        if r.control and r.rounds > 0:
+            plan += [
+                Stage("control", "same-compute control: reasoner 0 trained on more stage-0 data, no pseudo-labels",
+                      self._train_control, trains=True),
+                Stage("eval-control", "evaluate the control", lambda w: self._evaluate(w, str(self.run.path("control") / "model"))),
+            ]
         return plan
 
     def execute(self, stage: Stage) -> dict[str, Any]:
@@ -161,7 +168,8 @@ class Pipeline:
     # -- stages ---------------------------------------------------------------------------
     def _train(self, work: Path, role: str, base: str, pairs: list[PreferencePair], config) -> dict[str, Any]:
         config = dataclasses.replace(config, model=base, seed=self.recipe.seed)
-        result = train_sft(config, sft_examples(pairs, role), work / "train", use_ray=self.recipe.use_ray)
+        examples, swaps = augment_with_swaps(pairs, self.recipe.order_augment, seed=self.recipe.seed)
+        result = train_sft(config, sft_examples(examples, role), work / "train", use_ray=self.recipe.use_ray)
         shutil.move(result.model_dir, work / "model")
         metrics = dict(result.metrics)
         logs = metrics.pop("tensorboard_dir", None)  # TensorBoard event files stay with the stage
@@ -170,7 +178,10 @@ class Pipeline:
         shutil.rmtree(work / "train", ignore_errors=True)  # checkpoints are only needed until the stage finishes
         on_ray = self.recipe.use_ray or config.num_workers > 1
         trained_by = f"Ray Train, {config.num_workers} worker(s)" if on_ray else "driver process"
-        return {"examples": len(pairs), "trained_by": trained_by, "metrics": metrics}
+        return {
+            "pairs": len(pairs), "examples": len(examples), "order_augment": {"mode": self.recipe.order_augment, **swaps},
+            "trained_by": trained_by, "metrics": metrics,
+        }
 
     def _train_prover(self, work: Path) -> dict[str, Any]:
         return self._train(work, "prover", resolve_model(self.recipe.model), self.seed_pairs, self.recipe.prover_train)
@@ -196,19 +207,25 @@ class Pipeline:
             JudgeConfig(votes=p.votes, both_orders=p.both_orders, temperature=p.temperature, max_new_tokens=p.max_new_tokens),
         )
         verdicts = judge.compare_many(batch, votes=p.votes, both_orders=p.both_orders)
-        kept, dropped = [], Counter({"no_majority": 0, "low_vote_share": 0, "orders_disagree": 0})
+        kept, dropped = [], Counter(dict.fromkeys(PREDICTION_DROPS[p.select], 0))
         gold_known = correct_all = correct_kept = 0
         for pair, verdict in zip(batch, verdicts):
+            label = predicted_label(verdict, p)
             gold = pair.metadata.get("gold_label")  # demo data only; used for the report, never for training
             if gold is not None:
                 gold_known += 1
-                correct_all += verdict.winner == gold
+                correct_all += label == gold
             reason = keep_prediction(verdict, p)
             if reason:
                 dropped[reason] += 1
                 continue
-            correct_kept += gold is not None and verdict.winner == gold
-            kept.append(dataclasses.replace(pair, label=verdict.winner, metadata={**pair.metadata, "vote_share": verdict.confidence}))
+            correct_kept += gold is not None and label == gold
+            # label_probability: the judge's P(label is right), which stays true if balance_labels swaps A and B
+            label_probability = None
+            if verdict.probability is not None:
+                label_probability = verdict.probability if label == "A" else 1.0 - verdict.probability
+            metadata = {**pair.metadata, "vote_share": verdict.confidence, "label_probability": label_probability}
+            kept.append(dataclasses.replace(pair, label=label, metadata=metadata))
         if self.recipe.filters.balance_labels:
             kept = balance_labels(kept, seed=self.recipe.seed + k)
         write_pairs(work / "predicted.jsonl", kept)
@@ -242,6 +259,28 @@ class Pipeline:
             base, examples = resolve_model(r.model), merged
         info = self._train(work, "reasoner", base, examples, r.reasoner_train)
         info.update(new=len(new), merged=len(merged), trained_from=("previous reasoner" if base != resolve_model(r.model) else "base model"))
+        return info
+
+    def _train_control(self, work: Path) -> dict[str, Any]:
+        """What the rounds' training compute buys without pseudo-labels.
+
+        The control starts where the last round's reasoner started from (reasoner 0 when rounds
+        continue, the base model when each round retrains) and trains on as many pairs as the
+        rounds did, drawn (seeded, cycling) from the stage-0 training set only.
+        """
+        r = self.recipe
+        rounds = range(1, r.rounds + 1)
+        if r.reasoner_init == "continue":
+            base, count = self._reasoner(0), sum(self.run.info(f"reasoner-{k}")["pairs"] for k in rounds)
+        else:
+            base, count = resolve_model(r.model), self.run.info(f"reasoner-{r.rounds}")["pairs"]
+        stage0 = self._train_data(0)
+        rng = random.Random(r.seed + 1000)
+        pairs: list[PreferencePair] = []
+        while len(pairs) < count:
+            pairs += rng.sample(stage0, min(len(stage0), count - len(pairs)))
+        info = self._train(work, "reasoner", base, pairs, r.reasoner_train)
+        info.update(matches_rounds_pairs=count, drawn_from="reasoner-0 training set")
         return info
 
     def _evaluate(self, work: Path, model: str) -> dict[str, Any]:
