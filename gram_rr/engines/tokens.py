@@ -12,14 +12,66 @@ from gram_rr.engines.base import Conversation
 
 
 def prompt_ids(tokenizer: Any, conversation: Conversation) -> list[int]:
-    """The chat-templated prompt (with the assistant turn opened) as token ids."""
+    """The chat-templated prompt (with the assistant turn opened) as token ids.
+
+    Message contents are text, never control tokens: a question or a candidate response that
+    contains ``<|im_end|>``, ``<|eot_id|>`` or any other special token of the tokenizer is
+    tokenized as the characters it is, so it cannot close its turn and forge another (a
+    fake assistant turn with its own verdict). Contents without such strings tokenize exactly
+    as the whole templated text does.
+    """
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError(
             "the tokenizer has no chat template; engines take chat messages, so use an instruct/chat "
             "checkpoint or set tokenizer.chat_template"
         )
     text = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
+    specials = special_strings(tokenizer)
+    if not any(token in message["content"] for message in conversation for token in specials):
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return _ids_with_literal_contents(tokenizer, conversation, text)
+
+
+def special_strings(tokenizer: Any) -> list[str]:
+    """Every special token's text (control tokens such as ``<|im_start|>``), longest first."""
+    added = [token.content for token in tokenizer.added_tokens_decoder.values() if token.special]
+    return sorted(set(added) | set(tokenizer.all_special_tokens), key=len, reverse=True)
+
+
+def _ids_with_literal_contents(tokenizer: Any, conversation: Conversation, text: str) -> list[int]:
+    """Tokenize the template's own text with its control tokens and every content as plain text.
+
+    The template is rendered once more with a marker in place of each content, which cuts it
+    into its own pieces; walking the real rendering, each piece must come next, followed by the
+    content as written (or trimmed, as some templates do), so a content that repeats template
+    text cannot shift the cut.
+    """
+    markers = [f"\ue000{i}\ue001" for i in range(len(conversation))]
+    skeleton = tokenizer.apply_chat_template(
+        [{**message, "content": marker} for message, marker in zip(conversation, markers)],
+        tokenize=False, add_generation_prompt=True,
+    )
+    pieces, rest = [], skeleton
+    for marker in markers:
+        before, found, rest = rest.partition(marker)
+        if not found:
+            raise ValueError("the chat template drops or repeats a message; its contents cannot be kept literal")
+        pieces.append(before)
+    ids: list[int] = []
+    position = 0
+    for piece, message in zip(pieces, conversation):
+        if not text.startswith(piece, position):
+            raise ValueError("the chat template renders messages in a way gram-rr cannot follow")
+        ids += tokenizer(piece, add_special_tokens=False)["input_ids"]
+        position += len(piece)
+        content = next((c for c in (message["content"], message["content"].strip()) if text.startswith(c, position)), None)
+        if content is None:
+            raise ValueError("the chat template rewrites message contents; they cannot be kept literal")
+        ids += tokenizer(content, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        position += len(content)
+    if text[position:] != rest:
+        raise ValueError("the chat template renders messages in a way gram-rr cannot follow")
+    return ids + tokenizer(rest, add_special_tokens=False)["input_ids"]
 
 
 def start_id(tokenizer: Any) -> int:
