@@ -16,6 +16,8 @@ already in the output, so an interrupted run resumes without redoing work.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -89,29 +91,58 @@ def read_rows(path: str | Path) -> list[Row]:
     return rows
 
 
-def finished_rows(path: str | Path) -> set[int]:
-    """Row indices already written to ``path``; a torn last line (crash mid-write) is cut off."""
+class OutputMismatchError(ValueError):
+    """An existing ``--output`` file that this rerank run did not write: it is never modified."""
+
+
+def settings_key(mode: str, judge: JudgeConfig, engine: EngineConfig) -> str:
+    """A fingerprint of what decides the output rows (mode, model, judge fields), stored in every row."""
+    values = {"mode": mode, "model": engine.model, "judge": dataclasses.asdict(judge)}
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def finished_rows(path: str | Path, settings: str) -> set[int]:
+    """Row indices already written to ``path`` by a run with the same ``settings``.
+
+    A torn last line (a crash mid-write, after at least one whole row of ours) is cut off.
+    Anything else that is not our row with our settings (another file, other settings, a
+    corrupt line in the middle) raises :class:`OutputMismatchError` and leaves the file untouched.
+    """
     path = Path(path)
     if not path.exists():
         return set()
     data = path.read_bytes()
+    lines = data.splitlines(keepends=True)
     done, good_end = set(), 0
-    for chunk in data.splitlines(keepends=True):
-        if not chunk.endswith(b"\n"):
-            break
+    for number, chunk in enumerate(lines, start=1):
         try:
-            done.add(int(json.loads(chunk)["row"]))
-        except (ValueError, KeyError, TypeError):
-            break
+            record = json.loads(chunk)
+            row, theirs = int(record["row"]), record.get("settings")
+        except (ValueError, KeyError, TypeError) as err:
+            if number == len(lines) and not chunk.endswith(b"\n") and done:
+                break  # our own torn write
+            raise OutputMismatchError(
+                f"{path}, line {number}: not a gram-rr rerank row ({err.__class__.__name__}); "
+                "refusing to append to or truncate a file this run did not write. Choose another --output."
+            ) from None
+        if theirs != settings:
+            raise OutputMismatchError(
+                f"{path}, line {number}: written with other settings (mode, model or judge fields; "
+                f"{theirs} vs {settings}); resume with the same settings or choose another --output."
+            )
+        done.add(row)
         good_end += len(chunk)
     if good_end < len(data):
         with open(path, "r+b") as handle:
             handle.truncate(good_end)
+    elif data and not data.endswith(b"\n"):
+        with open(path, "ab") as handle:
+            handle.write(b"\n")
     return done
 
 
-def output_record(row: Row, selection: Selection) -> dict[str, Any]:
-    record: dict[str, Any] = {"row": row.index}
+def output_record(row: Row, selection: Selection, settings: str) -> dict[str, Any]:
+    record: dict[str, Any] = {"row": row.index, "settings": settings}
     if row.id is not None:
         record["id"] = row.id
     record["best"] = selection.best
@@ -144,17 +175,24 @@ def append_records(path: str | Path, records: Sequence[dict[str, Any]]) -> None:
 
 
 def rerank(
-    reasoner: RewardReasoner, rows: Sequence[Row], output: str | Path, mode: str = "best", chunk_size: int = 16
+    reasoner: RewardReasoner, rows: Sequence[Row], output: str | Path, mode: str = "best", chunk_size: int = 16,
+    settings: str | None = None,
 ) -> int:
-    """Judge the rows not yet in ``output`` and append them chunk by chunk; returns rows written."""
-    done = finished_rows(output)
+    """Judge the rows not yet in ``output`` and append them chunk by chunk; returns rows written.
+
+    ``settings`` (default: from the reasoner's judge config and the mode) tags every row.
+    """
+    if settings is None:
+        model = getattr(getattr(reasoner.engine, "config", None), "model", None)
+        settings = settings_key(mode, reasoner.config, EngineConfig(model=model or "unknown"))
+    done = finished_rows(output, settings)
     todo = [row for row in rows if row.index not in done]
     written = 0
     with tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"rerank ({mode})", unit="row") as bar:
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start : start + chunk_size]
             selections = reasoner.select_many([r.question for r in chunk], [r.candidates for r in chunk], mode=mode)
-            append_records(output, [output_record(r, s) for r, s in zip(chunk, selections)])
+            append_records(output, [output_record(r, s, settings) for r, s in zip(chunk, selections)])
             written += len(chunk)
             bar.update(len(chunk))
     return written
@@ -193,17 +231,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.chunk_size < 1:
         print("error: --chunk-size must be >= 1", file=sys.stderr)
         return 2
+    if Path(args.output).exists() and Path(args.output).resolve() == Path(args.input).resolve():
+        print(f"error: --output {args.output} is the --input file; write the ranking to another file", file=sys.stderr)
+        return 2
     try:
         judge_config, engine_config = configs_from_args(args)
         rows = read_rows(args.input)
-    except (ConfigError, DataError) as err:
+        settings = settings_key(args.mode, judge_config, engine_config)
+        finished = finished_rows(args.output, settings)
+    except (ConfigError, DataError, OutputMismatchError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if not finished_rows(args.output) >= {r.index for r in rows}:
+    if not finished >= {r.index for r in rows}:
         from gram_rr.engines import build_engine
 
         with RewardReasoner(build_engine(engine_config), judge_config) as reasoner:
-            rerank(reasoner, rows, args.output, mode=args.mode, chunk_size=args.chunk_size)
+            rerank(reasoner, rows, args.output, mode=args.mode, chunk_size=args.chunk_size, settings=settings)
     print(f"{args.output}: {len(rows)} rows ranked ({args.mode})", file=sys.stderr)
     return 0
 

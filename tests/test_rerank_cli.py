@@ -8,7 +8,7 @@ import pytest
 
 from gram_rr.data.errors import DataError
 from gram_rr.judge import RewardReasoner
-from gram_rr.rerank import finished_rows, main, read_rows, rerank
+from gram_rr.rerank import OutputMismatchError, finished_rows, main, read_rows, rerank
 from test_judge_unit import FakeEngine, prefers_longer, says
 
 
@@ -64,7 +64,8 @@ def test_resume_skips_finished_rows_and_cuts_a_torn_line(tmp_path):
     rerank(RewardReasoner(engine), rows[:2], out, mode="best", chunk_size=1)
     with open(out, "a") as handle:  # a crash in the middle of writing row 2
         handle.write('{"row": 2, "best": ')
-    assert finished_rows(out) == {0, 1}
+    settings = json.loads(out.read_text().splitlines()[0])["settings"]
+    assert finished_rows(out, settings) == {0, 1}
     engine.calls.clear()
     assert rerank(RewardReasoner(engine), rows, out, mode="best", chunk_size=2) == 2
     judged = {c[-1]["content"].split("[User Question]\n")[1].split("\n")[0] for convs, _ in engine.calls for c in convs}
@@ -127,3 +128,44 @@ def test_cli_end_to_end_on_tiny_model_with_resume(tmp_path, tiny_model_dir):
         assert all(c["winner"] is None and c["abstentions"] == 1 for c in record["comparisons"])
     assert main(argv) == 0
     assert len(out.read_text().splitlines()) == 4
+
+
+def test_output_equal_to_input_is_refused_and_left_intact(tmp_path, capsys):
+    write_jsonl(tmp_path / "in.jsonl", ROWS)
+    before = (tmp_path / "in.jsonl").read_bytes()
+    argv = ["--model", "/nonexistent", "--engine", "hf", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "in.jsonl")]
+    assert main(argv) == 2
+    assert "is the --input file" in capsys.readouterr().err
+    assert (tmp_path / "in.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("existing", [
+    json.dumps({"question": "q", "candidates": ["a", "b"]}) + "\n",  # somebody's data, not a rerank output
+    "{not json}\n" + json.dumps({"row": 0}) + "\n",
+])
+def test_existing_output_we_did_not_write_is_refused_untouched(tmp_path, capsys, existing):
+    write_jsonl(tmp_path / "in.jsonl", ROWS)
+    out = tmp_path / "out.jsonl"
+    out.write_text(existing)
+    argv = ["--model", "/nonexistent", "--engine", "hf", "--input", str(tmp_path / "in.jsonl"), "--output", str(out)]
+    assert main(argv) == 2
+    assert f"{out}, line 1" in capsys.readouterr().err
+    assert out.read_text() == existing
+
+
+def test_corrupt_middle_line_or_other_settings_never_truncate(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", ROWS)
+    rows = read_rows(tmp_path / "in.jsonl")
+    out = tmp_path / "out.jsonl"
+    rerank(RewardReasoner(FakeEngine(prefers_longer)), rows, out, mode="best", chunk_size=1)
+    lines = out.read_text().splitlines(keepends=True)
+    settings = json.loads(lines[0])["settings"]
+    corrupt = lines[0] + "garbage\n" + "".join(lines[1:])
+    out.write_text(corrupt)
+    with pytest.raises(OutputMismatchError, match="line 2"):
+        finished_rows(out, settings)
+    assert out.read_text() == corrupt
+    out.write_text("".join(lines))
+    with pytest.raises(OutputMismatchError, match="other settings"):
+        rerank(RewardReasoner(FakeEngine(prefers_longer)), rows, out, mode="rank")
+    assert out.read_text() == "".join(lines)
