@@ -8,7 +8,9 @@ import pytest
 
 from gram_rr.data.errors import DataError
 from gram_rr.judge import RewardReasoner
-from gram_rr.rerank import OutputMismatchError, finished_rows, main, read_rows, rerank
+from gram_rr.rerank import (
+    OutputMismatchError, build_parser, configs_from_args, finished_rows, main, read_rows, rerank, settings_key,
+)
 from test_judge_unit import FakeEngine, prefers_longer, says
 
 
@@ -116,7 +118,9 @@ def test_cli_end_to_end_on_tiny_model_with_resume(tmp_path, tiny_model_dir):
         "--model", tiny_model_dir, "--input", str(tmp_path / "in.jsonl"), "--output", str(out),
         "--engine", "hf", "--mode", "rank", "--chunk-size", "2", "judge.max_new_tokens=8",
     ]  # fmt: skip
-    out.write_text(json.dumps({"row": 0, "best": 2, "ranking": [2, 0, 1], "comparisons": []}) + "\n")
+    judge, engine = configs_from_args(build_parser().parse_args(argv))
+    earlier = {"row": 0, "settings": settings_key("rank", judge, engine), "best": 2, "ranking": [2, 0, 1], "comparisons": []}
+    out.write_text(json.dumps(earlier) + "\n")
     assert main(argv) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["row"] for r in records] == [0, 1, 2, 3]
