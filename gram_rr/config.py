@@ -100,8 +100,21 @@ def from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "") -> T
         raise ConfigError(f"{where or cls.__name__}: unknown key(s) {unknown}; known: {sorted(fields)}")
     kwargs = {}
     for name, value in values.items():
-        kwargs[name] = _coerce(hints[name], value, f"{where}.{name}" if where else name)
+        key = f"{where}.{name}" if where else name
+        kwargs[name] = _coerce(hints[name], value, key)
+        _check_range(fields[name], kwargs[name], key)
     return cls(**kwargs)
+
+
+def _check_range(field: dataclasses.Field, value: Any, where: str) -> None:
+    """Enforce a field's ``metadata["range"] = (low, high)`` (inclusive; None: unbounded)."""
+    bounds = field.metadata.get("range")
+    if bounds is None or value is None or isinstance(value, bool):
+        return
+    low, high = bounds
+    if (low is not None and value < low) or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"<= {high}" if low is None else f"in [{low}, {high}]"
+        raise ConfigError(f"{where}: {value!r} is out of range; allowed: {allowed}")
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:

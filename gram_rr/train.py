@@ -83,4 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from gram_rr.cli_errors import run_cli
+
+    sys.exit(run_cli(main))

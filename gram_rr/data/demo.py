@@ -141,4 +141,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from gram_rr.cli_errors import run_cli
+
+    sys.exit(run_cli(main))

@@ -5,4 +5,6 @@ import sys
 from gram_rr.eval.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from gram_rr.cli_errors import run_cli
+
+    sys.exit(run_cli(main))

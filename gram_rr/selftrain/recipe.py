@@ -24,32 +24,32 @@ class DataConfig:
     labeled: str = field(default="data/demo/labeled.jsonl", metadata={"help": "labeled pairs without rationales (stage 0)"})
     unlabeled: str = field(default="data/demo/unlabeled.jsonl", metadata={"help": "unlabeled pairs, sliced into one batch per round"})
     test: str = field(default="data/demo/test.jsonl", metadata={"help": "held-out labeled pairs for evaluation"})
-    seed_size: int | None = field(default=None, metadata={"help": "first N seed pairs (None: all)"})
-    labeled_size: int | None = field(default=None, metadata={"help": "first N labeled pairs (None: all)"})
-    unlabeled_per_round: int = field(default=64, metadata={"help": "new unlabeled pairs predicted in each round"})
-    test_size: int | None = field(default=None, metadata={"help": "first N held-out pairs (None: all)"})
+    seed_size: int | None = field(default=None, metadata={"range": (1, None), "help": "first N seed pairs (None: all)"})
+    labeled_size: int | None = field(default=None, metadata={"range": (1, None), "help": "first N labeled pairs (None: all)"})
+    unlabeled_per_round: int = field(default=64, metadata={"range": (1, None), "help": "new unlabeled pairs predicted in each round"})
+    test_size: int | None = field(default=None, metadata={"range": (1, None), "help": "first N held-out pairs (None: all)"})
 
 
 @dataclass
 class ProofConfig:
     """How the prover writes proofs (the paper's best-of-k proof selection)."""
 
-    samples: int = field(default=4, metadata={"help": "k proofs sampled per pair; the best by -log p(z|s,l)/log p(z) is kept"})
-    temperature: float = field(default=0.8, metadata={"help": "sampling temperature for proofs"})
-    top_p: float = field(default=0.95, metadata={"help": "nucleus mass for proofs"})
-    max_new_tokens: int = field(default=256, metadata={"help": "token budget per proof; a cut-off proof is dropped"})
+    samples: int = field(default=4, metadata={"range": (1, None), "help": "k proofs sampled per pair; the best by -log p(z|s,l)/log p(z) is kept"})
+    temperature: float = field(default=0.8, metadata={"range": (0.0, None), "help": "sampling temperature for proofs"})
+    top_p: float = field(default=0.95, metadata={"range": (0.0, 1.0), "help": "nucleus mass for proofs"})
+    max_new_tokens: int = field(default=256, metadata={"range": (1, None), "help": "token budget per proof; a cut-off proof is dropped"})
 
 
 @dataclass
 class PredictConfig:
     """How the reasoner pseudo-labels unlabeled pairs, and which predictions are kept."""
 
-    votes: int = field(default=4, metadata={"help": "votes per order (one n=votes request)"})
+    votes: int = field(default=4, metadata={"range": (1, None), "help": "votes per order (one n=votes request)"})
     both_orders: bool = field(default=True, metadata={"help": "also judge with A and B swapped"})
-    temperature: float = field(default=0.8, metadata={"help": "sampling temperature of the votes"})
-    max_new_tokens: int = field(default=256, metadata={"help": "token budget per vote"})
+    temperature: float = field(default=0.8, metadata={"range": (0.0, None), "help": "sampling temperature of the votes"})
+    max_new_tokens: int = field(default=256, metadata={"range": (1, None), "help": "token budget per vote"})
     min_vote_share: float = field(
-        default=0.75, metadata={"help": "keep a pair when the winner has at least this share of ALL votes (abstentions count against)"}
+        default=0.75, metadata={"range": (0.0, 1.0), "help": "keep a pair when the winner has at least this share of ALL votes (abstentions count against)"}
     )
     require_order_agreement: bool = field(
         default=True, metadata={"help": "keep a pair only when the majority of each order picks the same response"}
@@ -62,7 +62,7 @@ class PredictConfig:
     )
     min_probability_margin: float = field(
         default=0.25,
-        metadata={"help": "select=probability: keep a pair when |P(A better) - 0.5| >= this (0 to 0.5; "
+        metadata={"range": (0.0, 0.5), "help": "select=probability: keep a pair when |P(A better) - 0.5| >= this (0 to 0.5; "
                   "an exact 0.5 is never kept)"},
     )
 
@@ -75,8 +75,8 @@ class PredictConfig:
 class FilterConfig:
     """Rule filters applied to every sampled proof before selection."""
 
-    min_rationale_words: int = field(default=8, metadata={"help": "drop proofs whose rationale is shorter (words)"})
-    max_proof_tokens: int = field(default=224, metadata={"help": "drop proofs longer than this (tokens)"})
+    min_rationale_words: int = field(default=8, metadata={"range": (0, None), "help": "drop proofs whose rationale is shorter (words)"})
+    max_proof_tokens: int = field(default=224, metadata={"range": (1, None), "help": "drop proofs longer than this (tokens)"})
     copy_min_chars: int = field(
         default=80, metadata={"help": "drop proofs that contain a whole response verbatim, for responses at least this long"}
     )
@@ -87,9 +87,9 @@ class FilterConfig:
 class EvalConfig:
     """Held-out evaluation after every reasoner stage."""
 
-    votes: int = field(default=1, metadata={"help": "votes per order (1: greedy)"})
+    votes: int = field(default=1, metadata={"range": (1, None), "help": "votes per order (1: greedy)"})
     both_orders: bool = field(default=True, metadata={"help": "judge each test pair in both orders"})
-    max_new_tokens: int = field(default=256, metadata={"help": "token budget per judgment"})
+    max_new_tokens: int = field(default=256, metadata={"range": (1, None), "help": "token budget per judgment"})
     baseline: bool = field(default=True, metadata={"help": "also evaluate the untrained model first"})
 
 
@@ -100,13 +100,13 @@ class SelfTrainRecipe:
     output_dir: str = field(default="runs/cpu-default", metadata={"help": "run directory (must be shared storage on a cluster)"})
     model: str = field(default="smollm2-135m-instruct", metadata={"help": "base model for prover and reasoner"})
     seed: int = field(default=0, metadata={"help": "seed for sampling, shuffling and training"})
-    rounds: int = field(default=3, metadata={"help": "self-training rounds after stage 0"})
+    rounds: int = field(default=3, metadata={"range": (0, None), "help": "self-training rounds after stage 0"})
     reasoner_init: Literal["base", "continue"] = field(
         default="continue",
         metadata={"help": "each round trains the reasoner from the base model on all data, or continues the last one"},
     )
     replay: int = field(
-        default=32, metadata={"help": "with reasoner_init=continue: earlier examples mixed into each round's new data"}
+        default=32, metadata={"range": (0, None), "help": "with reasoner_init=continue: earlier examples mixed into each round's new data"}
     )
     reasoner_includes_seed: bool = field(default=True, metadata={"help": "stage 0 reasoner also trains on the seed rationales"})
     order_augment: OrderAugment = field(

@@ -1,0 +1,36 @@
+"""Command-line entry points: a bad config or data file is one clear line and exit status 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+DEBUG_ENV = "GRAM_RR_DEBUG"
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that describe the user's input (file, key, field), not a bug in gram-rr."""
+    from gram_rr.config import ConfigError
+    from gram_rr.data.errors import DataError
+    from gram_rr.rerank import OutputMismatchError
+    from gram_rr.selftrain.rundir import RecipeChangedError
+
+    return ConfigError, DataError, OutputMismatchError, RecipeChangedError, FileNotFoundError, ValueError
+
+
+def run_cli(main: Callable[[], int | None]) -> int:
+    """Run ``main``; a user error prints ``error: ...`` (no traceback) and returns 2.
+
+    ``GRAM_RR_DEBUG=1`` (or ``--debug`` on the command line) shows the traceback instead.
+    """
+    debug = os.environ.get(DEBUG_ENV, "") not in ("", "0") or "--debug" in sys.argv
+    if "--debug" in sys.argv:
+        sys.argv.remove("--debug")
+    try:
+        return main() or 0
+    except user_errors() as err:
+        if debug:
+            raise
+        print(f"error: {err}\n(set {DEBUG_ENV}=1 or pass --debug for the traceback)", file=sys.stderr)
+        return 2

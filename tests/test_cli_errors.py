@@ -1,0 +1,51 @@
+"""Every CLI: a config or data error is one clear line and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gram_rr.config import ConfigError
+from gram_rr.selftrain.recipe import DEFAULT_RECIPE, load_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("override, where", [
+    ("data.test_size=-3", "data.test_size: -3 is out of range; allowed: >= 1"),
+    ("rounds=-1", "rounds: -1 is out of range"),
+    ("predict.votes=0", "predict.votes: 0 is out of range"),
+    ("eval.votes=0", "eval.votes: 0 is out of range"),
+    ("proofs.samples=0", "proofs.samples: 0 is out of range"),
+    ("predict.min_vote_share=7", "predict.min_vote_share: 7.0 is out of range; allowed: in [0.0, 1.0]"),
+    ("predict.min_probability_margin=0.7", "predict.min_probability_margin: 0.7 is out of range"),
+    ("proofs.temperature=-1", "proofs.temperature: -1.0 is out of range"),
+    ("reasoner_train.epochs=-1", "reasoner_train.epochs: -1.0 is out of range"),
+    ("prover_train.learning_rate=-0.1", "prover_train.learning_rate: -0.1 is out of range"),
+])
+def test_out_of_range_fields_are_named_with_their_range(override, where):
+    with pytest.raises(ConfigError, match=where.replace("[", r"\[").replace("]", r"\]")):
+        load_recipe(DEFAULT_RECIPE, [override])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["gram_rr.selftrain", "--dry-run", "data.test_size=-3"], "data.test_size: -3 is out of range"),
+    (["gram_rr.selftrain", "--dry-run", "nope=1"], "unknown key"),
+    (["gram_rr.train", "--role", "reasoner", "--data", "/nonexistent.jsonl", "--output", "/tmp/never"], "/nonexistent.jsonl"),
+    (["gram_rr.eval", "--benchmark", "judgebench", "--judgments", "/nonexistent.jsonl"], "/nonexistent.jsonl"),
+    (["gram_rr.rerank", "--model", "m", "--input", "/nonexistent.jsonl", "--output", "/tmp/never.jsonl"], "/nonexistent.jsonl"),
+    (["gram_rr.data.demo", "--out", "/tmp/never", "--tasks", "nope"], "tasks must be one of"),
+])
+def test_cli_prints_one_error_and_exits_2(argv, message):
+    done = subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_debug_shows_the_traceback():
+    argv = [sys.executable, "-m", "gram_rr.selftrain", "--dry-run", "rounds=-1", "--debug"]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "Traceback" in done.stderr
