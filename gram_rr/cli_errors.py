@@ -14,9 +14,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from gram_rr.config import ConfigError
     from gram_rr.data.errors import DataError
     from gram_rr.rerank import OutputMismatchError
-    from gram_rr.selftrain.rundir import RecipeChangedError
+    from gram_rr.selftrain.rundir import RecipeChangedError, RunDirectoryError
 
-    return ConfigError, DataError, OutputMismatchError, RecipeChangedError, FileNotFoundError, ValueError
+    return ConfigError, DataError, OutputMismatchError, RecipeChangedError, RunDirectoryError, FileNotFoundError, ValueError
 
 
 def run_cli(main: Callable[[], int | None]) -> int:

@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -160,6 +162,7 @@ def test_run_directory_resume_and_recipe_change(tmp_path):
     work = run.partial("prover", keep=True)
     (work / "checkpoint").write_text("step 5")
     # interrupted: a new process sees the stage unfinished, and a training stage keeps its work
+    run.close()
     run = RunDirectory(tmp_path / "run", "hash1", {"a": 1})
     assert not run.done("prover")
     work = run.partial("prover", keep=True)
@@ -171,6 +174,7 @@ def test_run_directory_resume_and_recipe_change(tmp_path):
     stale = run.partial("proofs-0", keep=False)
     (stale / "half.jsonl").write_text("x")
     assert not (run.partial("proofs-0", keep=False) / "half.jsonl").exists()
+    run.close()
     with pytest.raises(RecipeChangedError, match="--new-run"):
         RunDirectory(tmp_path / "run", "hash2", {"a": 2})
     fresh = RunDirectory(tmp_path / "run", "hash2", {"a": 2}, new_run=True)
@@ -228,3 +232,47 @@ def test_report_auc_ece_columns_and_reliability_plot_of_the_last_stage(tmp_path)
     assert plot.read_bytes()[:4] == b"\x89PNG" and plot.stat().st_size > 1000
     assert last_calibration(manifest)[0] == "eval-1"
     assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".reliability*"))
+
+
+def test_run_directory_is_locked_and_names_its_holder(tmp_path):
+    from gram_rr.selftrain.rundir import RunDirectoryError
+
+    first = RunDirectory(tmp_path / "run", "hash1", {"a": 1})
+    with pytest.raises(RunDirectoryError, match=f"in use by another run \\(pid {os.getpid()} on "):
+        RunDirectory(tmp_path / "run", "hash1", {"a": 1})
+    with pytest.raises(RunDirectoryError, match="in use"):  # --new-run never archives a run in use
+        RunDirectory(tmp_path / "run", "hash1", {"a": 1}, new_run=True)
+    first.close()
+    RunDirectory(tmp_path / "run", "hash1", {"a": 1}).close()
+
+
+@pytest.mark.parametrize("content", ["", '{"recipe_hash": "h", "stag', "[1, 2]"])
+def test_unreadable_manifest_is_named_with_what_to_do(tmp_path, content):
+    from gram_rr.selftrain.rundir import RunDirectoryError
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text(content)
+    with pytest.raises(RunDirectoryError, match=r"manifest.json: cannot be read .*--new-run"):
+        RunDirectory(tmp_path / "run", "h", {})
+
+
+def test_a_second_selftrain_on_the_same_output_dir_is_refused(tmp_path):
+    """A run holds its output_dir; `python -m gram_rr.selftrain` on it exits 2 naming the holder."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from gram_rr.selftrain.rundir import RunDirectory; "
+         f"held = RunDirectory({str(tmp_path / 'run')!r}, 'h', {{}}); print('held', flush=True); time.sleep(60)"],
+        cwd=root, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        argv = [sys.executable, "-m", "gram_rr.selftrain", "--recipe", "recipes/cpu-smoke.yaml", f"output_dir={tmp_path / 'run'}"]
+        second = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert second.returncode == 2
+    assert f"in use by another run (pid {holder.pid} on " in second.stderr and "Traceback" not in second.stderr

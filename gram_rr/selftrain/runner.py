@@ -33,7 +33,11 @@ def plan_lines(recipe: SelfTrainRecipe) -> list[str]:
 def run(recipe: SelfTrainRecipe, new_run: bool = False) -> Path:
     """Run every unfinished stage; returns the run directory."""
     run_dir = RunDirectory(recipe.output_dir, recipe_hash(recipe), to_dict(recipe), new_run=new_run)
-    pipeline = Pipeline(recipe, run_dir)
+    try:
+        pipeline = Pipeline(recipe, run_dir)
+    except BaseException:
+        run_dir.close()
+        raise
     stages = pipeline.stages()
     if recipe.use_ray:  # one Ray for the whole run (local unless engine.ray_address / $RAY_ADDRESS)
         connect_ray(recipe.engine)
@@ -47,11 +51,12 @@ def run(recipe: SelfTrainRecipe, new_run: bool = False) -> Path:
                     tqdm.write(f"[gram-rr] {stage.name} finished in {info['seconds']} s")
                     write_report(run_dir.root, run_dir.manifest)
                 bar.update()
+        rows = write_report(run_dir.root, run_dir.manifest)
     finally:
         pipeline.close()
         if recipe.use_ray:
             release_ray()
-    rows = write_report(run_dir.root, run_dir.manifest)
+        run_dir.close()
     print(markdown(run_dir.manifest, rows))
     print(f"report: {run_dir.root / 'report.md'} and {run_dir.root / 'report.png'}")
     return run_dir.root

@@ -170,6 +170,8 @@ class Pipeline:
         config = dataclasses.replace(config, model=base, seed=self.recipe.seed)
         examples, swaps = augment_with_swaps(pairs, self.recipe.order_augment, seed=self.recipe.seed)
         result = train_sft(config, sft_examples(examples, role), work / "train", use_ray=self.recipe.use_ray)
+        if (work / "model").exists():  # an earlier attempt moved its model here, then was killed
+            shutil.rmtree(work / "model")
         shutil.move(result.model_dir, work / "model")
         metrics = dict(result.metrics)
         logs = metrics.pop("tensorboard_dir", None)  # TensorBoard event files stay with the stage
