@@ -49,3 +49,25 @@ def test_debug_shows_the_traceback():
     argv = [sys.executable, "-m", "gram_rr.selftrain", "--dry-run", "rounds=-1", "--debug"]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_recipe_hash_ignores_cluster_and_logging_settings_only():
+    from gram_rr.selftrain.recipe import recipe_hash
+
+    base = recipe_hash(load_recipe(DEFAULT_RECIPE))
+    for override in ("engine.ray_address=ray://head:10001", "engine.num_engines=4", "reasoner_train.save_steps=7",
+                     "prover_train.logging_steps=1", "reasoner_train.report_to=[none]", "rounds=5", "use_ray=false"):
+        assert recipe_hash(load_recipe(DEFAULT_RECIPE, [override])) == base, override
+    for override in ("reasoner_train.learning_rate=0.001", "reasoner_train.num_workers=2", "data.test_size=10"):
+        assert recipe_hash(load_recipe(DEFAULT_RECIPE, [override])) != base, override
+
+
+def test_dry_run_does_not_mark_stages_of_another_recipe_done(tmp_path):
+    import json
+
+    from gram_rr.selftrain.runner import plan_lines
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"recipe_hash": "other", "stages": {"prover": {}}}))
+    lines = plan_lines(load_recipe(DEFAULT_RECIPE, [f"output_dir={tmp_path}"]))
+    assert any("another recipe (hash other)" in line for line in lines)
+    assert not any("[done]" in line for line in lines)

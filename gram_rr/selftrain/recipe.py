@@ -135,8 +135,14 @@ class SelfTrainRecipe:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
-# Fields that may change between invocations of the same run without invalidating it.
+# Fields that may change between invocations of the same run without invalidating it: where it
+# runs and what it logs, never what it computes. (num_workers stays: it changes the global batch.)
 _RUN_INDEPENDENT = ("rounds", "output_dir", "use_ray")
+_SECTION_RUN_INDEPENDENT = {
+    "engine": ("ray_address", "num_engines", "num_cpus_per_engine"),
+    "prover_train": ("ray_address", "cpus_per_worker", "save_steps", "save_total_limit", "logging_steps", "report_to"),
+    "reasoner_train": ("ray_address", "cpus_per_worker", "save_steps", "save_total_limit", "logging_steps", "report_to"),
+}
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SelfTrainRecipe:
@@ -145,8 +151,11 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 
 
 def recipe_hash(recipe: SelfTrainRecipe) -> str:
-    """A fingerprint of everything that decides a run's results (not `rounds`, not paths to it)."""
+    """A fingerprint of everything that decides a run's results (not `rounds`, paths, cluster or logging settings)."""
     values = to_dict(recipe)
     for key in _RUN_INDEPENDENT:
         values.pop(key)
+    for section, keys in _SECTION_RUN_INDEPENDENT.items():
+        for key in keys:
+            values[section].pop(key)
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

@@ -17,11 +17,15 @@ from gram_rr.selftrain.stages import Pipeline
 
 def plan_lines(recipe: SelfTrainRecipe) -> list[str]:
     """The stage plan as text (loading the data checks its paths and sizes), marking finished stages."""
-    manifest = Path(recipe.output_dir) / "manifest.json"
-    finished = json.loads(manifest.read_text())["stages"] if manifest.exists() else {}
+    manifest_path = Path(recipe.output_dir) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    finished = manifest.get("stages", {}) if manifest.get("recipe_hash") == recipe_hash(recipe) else {}
     pipeline = Pipeline(recipe, run=None)
-    lines = [
-        f"run directory: {recipe.output_dir} (recipe hash {recipe_hash(recipe)})",
+    lines = [f"run directory: {recipe.output_dir} (recipe hash {recipe_hash(recipe)})"]
+    if manifest and manifest.get("recipe_hash") != recipe_hash(recipe):
+        lines.append(f"  it holds a run of another recipe (hash {manifest.get('recipe_hash')}): this one would be refused "
+                     "(--new-run archives it)")
+    lines += [
         f"data: {len(pipeline.seed_pairs)} seed, {len(pipeline.labeled_pairs)} labeled, "
         f"{recipe.rounds} x {recipe.data.unlabeled_per_round} unlabeled, {len(pipeline.test_pairs)} test pairs",
     ]
