@@ -122,6 +122,19 @@ def test_judge_pairs_batches_caches_and_resumes(tmp_path: Path):
         VerdictCache(cache.path, {"model": "other"})
 
 
+def test_cache_is_keyed_by_content_so_changed_data_under_the_same_ids_is_judged_again(tmp_path: Path):
+    import dataclasses
+
+    pairs = make_pairs(4)
+    path = tmp_path / "verdicts.jsonl"
+    judge_pairs(LongerWins(), pairs, cache=VerdictCache(path, {}))
+    changed = [dataclasses.replace(pairs[1], response_b="b" * 9), pairs[0], pairs[2], dataclasses.replace(pairs[3], question="q2")]
+    judge = LongerWins()
+    verdicts = judge_pairs(judge, changed, cache=VerdictCache(path, {}))
+    assert sorted(judge.judged) == ["p1", "p3"]  # same ids, other content: not taken from the cache
+    assert verdicts[0].winner == "B"  # p1's new, longer B wins
+
+
 def test_cache_drops_torn_last_line_and_judges_it_again(tmp_path: Path):
     pairs = make_pairs(3)
     path = tmp_path / "verdicts.jsonl"
@@ -180,7 +193,7 @@ def test_rmbench_workload_and_report_from_verdicts(tmp_path: Path):
     assert result["summary"]["overall"] == pytest.approx(200 / 3)
     # and the same numbers from the verdict file the runner writes
     cache = VerdictCache(tmp_path / "run" / "verdicts.jsonl", {"model": "fake"})
-    cache.add((p.id, v) for p, v in zip(pairs, verdicts))
+    cache.add(zip(pairs, verdicts))
     out = tmp_path / "rescored"
     assert main(["--benchmark", "rmbench", "--judgments", str(cache.path), "--data", str(path), "--out", str(out)]) == 0
     assert json.loads((out / "results.json").read_text())["summary"]["overall"] == pytest.approx(200 / 3)

@@ -8,12 +8,14 @@ with other settings is refused instead of being mixed in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gram_rr.data.records import PreferencePair
 from gram_rr.verdict import Verdict, Vote
 
 
@@ -27,8 +29,19 @@ def verdict_from_dict(record: dict[str, Any]) -> Verdict:
     )
 
 
+def pair_key(pair: PreferencePair) -> str:
+    """The cache key of a pair: its id and a digest of what the judge reads (question or
+    conversation, both responses), so changed data under the same id is judged again."""
+    content = json.dumps([pair.question, pair.conversation, pair.response_a, pair.response_b], ensure_ascii=False, default=str)
+    return f"{pair.id}#{hashlib.sha256(content.encode('utf-8')).hexdigest()[:16]}"
+
+
 class VerdictCache:
-    """Verdicts by pair id in ``path``, tagged with ``settings`` (model, votes, orders...)."""
+    """Verdicts by :func:`pair_key` in ``path``, tagged with ``settings`` (model, votes, orders...).
+
+    Lines written before keys held the content digest (no ``key`` field) are ignored, so
+    those pairs are judged again.
+    """
 
     def __init__(self, path: str | Path, settings: dict[str, Any]):
         self.path = Path(path)
@@ -52,30 +65,31 @@ class VerdictCache:
                     f"{self.path} was written with settings {record['settings']}, not {self.settings}; "
                     "use another --out folder or delete the file"
                 )
-            self.verdicts[record["id"]] = verdict_from_dict(record["verdict"])
+            if "key" in record:
+                self.verdicts[record["key"]] = verdict_from_dict(record["verdict"])
 
     def _rewrite(self, lines: list[str]) -> None:
         staging = self.path.with_name(self.path.name + ".tmp")
         staging.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         os.replace(staging, self.path)
 
-    def __contains__(self, pair_id: str) -> bool:
-        return pair_id in self.verdicts
+    def __contains__(self, pair: PreferencePair) -> bool:
+        return pair_key(pair) in self.verdicts
 
-    def __getitem__(self, pair_id: str) -> Verdict:
-        return self.verdicts[pair_id]
+    def __getitem__(self, pair: PreferencePair) -> Verdict:
+        return self.verdicts[pair_key(pair)]
 
     def __len__(self) -> int:
         return len(self.verdicts)
 
-    def add(self, items: Iterable[tuple[str, Verdict]]) -> None:
+    def add(self, items: Iterable[tuple[PreferencePair, Verdict]]) -> None:
         """Append verdicts and flush them to disk."""
-        items = list(items)
+        keyed = [(pair.id, pair_key(pair), verdict) for pair, verdict in items]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
-            for pair_id, verdict in items:
-                record = {"id": pair_id, "settings": self.settings, "verdict": verdict.to_dict()}
+            for pair_id, key, verdict in keyed:
+                record = {"id": pair_id, "key": key, "settings": self.settings, "verdict": verdict.to_dict()}
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        self.verdicts.update(items)
+        self.verdicts.update((key, verdict) for _, key, verdict in keyed)

@@ -132,7 +132,7 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: Any = None) ->
     start = time.perf_counter()
     owned = judge is None
     try:
-        if owned and any(p.id not in cache for p in pairs):
+        if owned and any(p not in cache for p in pairs):
             if args.scorer:
                 from gram_rr.scalar import RewardModelScorer
 

@@ -45,8 +45,8 @@ def judge_pairs(
     done: dict[str, Verdict] = {}
     todo = []
     for pair in pairs:
-        if cache is not None and pair.id in cache:
-            done[pair.id] = cache[pair.id]
+        if cache is not None and pair in cache:
+            done[pair.id] = cache[pair]
         elif fits is not None and not fits(pair):
             done[pair.id] = Verdict(winner=None, confidence=0.0, votes=[])
         else:
@@ -58,7 +58,7 @@ def judge_pairs(
             if len(verdicts) != len(batch):
                 raise RuntimeError(f"judge returned {len(verdicts)} verdicts for {len(batch)} pairs")
             if cache is not None:
-                cache.add((p.id, v) for p, v in zip(batch, verdicts))
+                cache.add(zip(batch, verdicts))
             done.update((p.id, v) for p, v in zip(batch, verdicts))
             bar.update(len(batch))
     return [done[i] for i in ids]
