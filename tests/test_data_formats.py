@@ -143,3 +143,64 @@ def test_detection_and_forced_format(tmp_path: Path) -> None:
     assert (pair.label, pair.metadata["subset"]) == ("B", "mine")
     with pytest.raises(ValueError, match="unknown format 'csv'"):
         load_pairs(path, format="csv")
+
+
+def test_llamafactory_alpaca_preference(tmp_path: Path) -> None:
+    records = [{"instruction": f"Say {i}.", "input": "", "chosen": f"{i}", "rejected": f"{i + 1}"} for i in range(40)]
+    records.append({"instruction": "Add these", "input": "2 + 2", "chosen": "4", "rejected": "5",
+                    "system": "Be exact.", "history": [["Hi", "Hello!"]]})
+    pairs = load_pairs(_jsonl(tmp_path / "alpaca.jsonl", records))
+    assert pairs.stats.format == "alpaca_dpo" and len(pairs) == 41
+    assert all((p.question, _chosen(p), p.conversation) == (f"Say {i}.", str(i), None) for i, p in enumerate(pairs[:40]))
+    assert {p.label for p in pairs[:40]} == {"A", "B"}  # chosen placed by id hash, like dpo
+    assert load_pairs(tmp_path / "alpaca.jsonl") == pairs  # deterministic placement
+    last = pairs[40]
+    assert last.conversation == [
+        {"role": "system", "content": "Be exact."}, {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Add these\n2 + 2"},
+    ]
+    assert last.question.endswith("User: Add these\n2 + 2") and _chosen(last) == "4"
+
+
+def test_llamafactory_sharegpt_preference(tmp_path: Path) -> None:
+    record = {
+        "system": "You can call tools.",
+        "conversations": [
+            {"from": "human", "value": "Weather in Oslo?"},
+            {"from": "function_call", "value": '{"name": "weather", "arguments": {"city": "Oslo"}}'},
+            {"from": "observation", "value": "-3 C, snow"},
+        ],
+        "chosen": {"from": "gpt", "value": "It is -3 C and snowing in Oslo."},
+        "rejected": {"from": "gpt", "value": "It is sunny."},
+    }
+    pairs = load_pairs(_jsonl(tmp_path / "sharegpt.jsonl", [record, {**record, "system": ""}]))
+    assert pairs.stats.format == "sharegpt_dpo"
+    assert [m["role"] for m in pairs[0].conversation] == ["system", "user", "assistant", "tool"]
+    assert [m["role"] for m in pairs[1].conversation] == ["user", "assistant", "tool"]  # an empty system is left out
+    assert all(_chosen(p) == "It is -3 C and snowing in Oslo." for p in pairs)
+    assert {pairs[0].response_a, pairs[0].response_b} == {"It is -3 C and snowing in Oslo.", "It is sunny."}
+    single = {"conversations": [{"from": "human", "value": "Hi"}], "chosen": {"from": "gpt", "value": "Hello!"},
+              "rejected": {"from": "gpt", "value": "Bye."}}
+    (pair,) = load_pairs(_jsonl(tmp_path / "one.jsonl", [single]))
+    assert (pair.question, pair.conversation, _chosen(pair)) == ("Hi", None, "Hello!")
+
+
+def test_chosen_and_rejected_message_lists(tmp_path: Path) -> None:
+    history = [{"role": "user", "content": "Name a prime."}, {"role": "assistant", "content": "7"},
+               {"role": "user", "content": "Another one?"}]
+    records = [{"id": f"m{i}", "chosen_messages": history + [{"role": "assistant", "content": "11"}],
+                "rejected_messages": history + [{"role": "assistant", "content": "9"}]} for i in range(20)]
+    pairs = load_pairs(_jsonl(tmp_path / "msgs.jsonl", records))
+    assert pairs.stats.format == "messages_dpo"
+    assert all(p.conversation == history and _chosen(p) == "11" and {p.response_a, p.response_b} == {"11", "9"} for p in pairs)
+    assert {p.label for p in pairs} == {"A", "B"}
+    assert [p.id for p in pairs] == [f"m{i}" for i in range(20)]
+
+
+def test_new_formats_leave_existing_detection_alone() -> None:
+    assert detect_format({"instruction": "q", "input": "", "output": "A"}) == "gram_rr"
+    assert detect_format({"instruction": "q", "prompt": "q", "chosen": "a", "rejected": "b"}) == "dpo"
+    assert detect_format({"chosen": "\n\nHuman: hi\n\nAssistant: a", "rejected": "\n\nHuman: hi\n\nAssistant: b"}) == "hh_rlhf"
+    assert detect_format({"instruction": "q", "chosen": "a", "rejected": "b"}) == "alpaca_dpo"
+    assert detect_format({"conversations": [], "chosen": {}, "rejected": {}}) == "sharegpt_dpo"
+    assert detect_format({"chosen_messages": [], "rejected_messages": []}) == "messages_dpo"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gram_rr.data.errors import DataError
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval import benchmarks, existing
 from gram_rr.eval.cache import VerdictCache
@@ -249,3 +250,145 @@ def test_cached_verdicts_keep_their_probabilities():
 
     verdict = Verdict("A", 1.0, [Vote("A", "r", probability=0.8), Vote("A", "r", swapped=True, probability=0.7)], probability=0.75)
     assert verdict_from_dict(verdict.to_dict()) == verdict
+
+
+def test_empty_rmbench_scores_file_is_a_clear_error(tmp_path: Path, capsys):
+    for name, text in (("empty.json", "[]"), ("empty.jsonl", "\n")):
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(DataError, match="no RM-Bench rows"):
+            existing.score_rmbench_results(path, domain="chat")
+        assert main(["--benchmark", "rmbench", "--scores", str(path)]) == 2
+        assert f"{path}: no RM-Bench rows to score" in capsys.readouterr().err
+
+
+def test_rmbench_bad_rows_name_file_record_and_field(tmp_path: Path):
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps([{"id": 1, "score_chosen": [1, 2, 3], "score_rejected": [0, 0]}]))
+    with pytest.raises(DataError, match=r"chat.json, record 0: field 'score_rejected': expected a list of 3"):
+        existing.score_rmbench_results(path)
+    jsonl(path := tmp_path / "chat.jsonl", [{"id": 1, "score_chosen": [1, "x", 3], "score_rejected": [0, 0, 0]}])
+    with pytest.raises(DataError, match=r"chat.jsonl, line 1: field 'score_chosen': .* not numbers"):
+        existing.score_rmbench_results(path)
+
+
+def test_rmbench_duplicate_ids_name_both_rows(tmp_path: Path):
+    row = {"id": 7, "score_chosen": [1, 1, 1], "score_rejected": [0, 0, 0]}
+    path = jsonl(tmp_path / "chat.jsonl", [row, {**row, "id": 8}, row])
+    with pytest.raises(DataError) as err:
+        existing.score_rmbench_results(path)
+    assert (err.value.line, err.value.field) == (3, "id") and "repeats line 1" in str(err.value)
+
+
+def test_rmbench_nan_scores_are_counted_and_all_nan_is_an_error(tmp_path: Path, capsys):
+    nan = float("nan")
+    good = {"score_chosen": [1, 1, 1], "score_rejected": [0, 0, 0]}
+    path = tmp_path / "chat.json"
+    nan_row = {"id": 2, "score_chosen": [nan, 1, 1], "score_rejected": [0, 0, 0]}
+    path.write_text(json.dumps([{"id": 1, **good}, nan_row]))
+    result = existing.score_rmbench_results(path)
+    assert result["issues"] == {"rows with a NaN score (it loses every comparison)": 1}
+    assert result["metrics"]["domains"]["chat"]["avg"] == pytest.approx((100 + 200 / 3) / 2)  # row 2: chosen 0 loses
+    assert main(["--benchmark", "rmbench", "--scores", str(path)]) == 0
+    assert "| rows with a NaN score (it loses every comparison) | 1 |" in capsys.readouterr().out
+    path.write_text(json.dumps([{"id": k, "score_chosen": [nan] * 3, "score_rejected": [nan] * 3} for k in range(2)]))
+    with pytest.raises(DataError, match="every one of the 2 rows has a NaN score"):
+        existing.score_rmbench_results(path)
+
+
+def test_judgebench_judgment_without_decision_names_line_and_field(tmp_path: Path):
+    broken = judgebench_record("mmlu-pro-law", "B>A", "B>A", "A>B")
+    del broken["judgments"][1]["decision"]
+    path = jsonl(tmp_path / "out.jsonl", [judgebench_record("mmlu-pro-law", "A>B", "A>B", "B>A"), broken])
+    with pytest.raises(DataError, match=r"out.jsonl, line 2: field 'judgments\[1\].decision': missing"):
+        existing.score_judgebench_outputs(path)
+
+
+@pytest.mark.parametrize("label", ["A", "B>>A", "chosen", None])
+def test_judgebench_label_in_another_format_is_an_error(tmp_path: Path, label, capsys):
+    path = jsonl(tmp_path / "out.jsonl", [judgebench_record("mmlu-pro-law", "A>B", "A>B", "B>A"),
+                                          {**judgebench_record("livecodebench", "A>B", "A>B", "B>A"), "label": label}])
+    with pytest.raises(DataError) as err:
+        existing.score_judgebench_outputs(path)
+    assert (err.value.line, err.value.field) == (2, "label") and repr(label) in str(err.value)
+    assert main(["--benchmark", "judgebench", "--judgments", str(path)]) == 2
+    assert f"{path}, line 2: field 'label'" in capsys.readouterr().err
+
+
+def test_judgebench_unknown_and_failed_decisions_are_counted_in_the_report(tmp_path: Path, capsys):
+    path = jsonl(
+        tmp_path / "out.jsonl",
+        [
+            judgebench_record("mmlu-pro-law", "A>B", "A>B", "B>A"),  # +2
+            judgebench_record("livecodebench", "A>B", "A", "tie"),  # two unknown decisions: 0
+            judgebench_record("livebench-math", "B>A", "B>A", None, null_second=True),  # +1, one failure
+        ],
+    )
+    result = existing.score_judgebench_outputs(path)
+    assert result["summary"]["overall (over pairs, JudgeBench)"] == pytest.approx(200 / 3)  # unknown score 0
+    assert (result["metrics"]["unknown_decisions"], result["metrics"]["null_decisions"]) == (2, 1)
+    assert main(["--benchmark", "judgebench", "--judgments", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| unknown decisions (not one of A>B, B>A, A=B; scored 0) | 2 |" in out
+    assert "| failed judgments (null decision, scored 0) | 1 |" in out
+
+
+def test_judgebench_duplicate_pair_ids_name_both_lines(tmp_path: Path):
+    record = judgebench_record("mmlu-pro-law", "A>B", "A>B", "B>A")
+    path = jsonl(tmp_path / "out.jsonl", [record, judgebench_record("livecodebench", "A>B", "A>B", "B>A"), record])
+    with pytest.raises(DataError) as err:
+        existing.score_judgebench_outputs(path)
+    assert (err.value.line, err.value.field) == (3, "pair_id") and "repeats line 1" in str(err.value)
+
+
+def rewardbench_file_and_verdicts(tmp_path: Path) -> tuple[Path, list[PreferencePair], list[Verdict]]:
+    """Two xstest pairs: the first judged right, the second a tie."""
+    path = jsonl(
+        tmp_path / "rb.jsonl",
+        [{"id": k, "prompt": f"q{k}", "chosen": "good", "rejected": "bad", "subset": "xstest-should-respond"}
+         for k in range(2)],
+    )
+    pairs = benchmarks.load_workload("rewardbench", [path])
+    right = pairs[0].label
+    return path, pairs, [Verdict(right, 1.0, [Vote(right, "")]), Verdict(None, 0.0, [Vote(None, "")])]
+
+
+@pytest.mark.parametrize(
+    ("settings", "score"), [({"model": "rm", "scorer": {}}, 50.0), ({"model": "rr", "judge": {}}, 75.0)]
+)
+def test_rescored_verdict_file_uses_the_tie_credit_of_its_judge_kind(tmp_path: Path, settings, score):
+    data, pairs, verdicts = rewardbench_file_and_verdicts(tmp_path)
+    cache = VerdictCache(tmp_path / "run" / "verdicts.jsonl", settings)
+    cache.add(zip(pairs, verdicts))
+    live = benchmarks.report("rewardbench", pairs, verdicts, 0.0 if "scorer" in settings else 0.5)
+    rescored = existing.score_verdict_file("rewardbench", cache.path, [str(data)])
+    assert rescored["summary"] == live["summary"]
+    assert rescored["metrics"]["subsets"]["xstest-should-respond"]["accuracy"] == score
+    assert rescored["run"]["judge_kind"] == ("scalar" if "scorer" in settings else "generative")
+
+
+def test_verdict_file_without_judge_kind_or_with_two_kinds_is_an_error_for_rewardbench(tmp_path: Path):
+    data, pairs, verdicts = rewardbench_file_and_verdicts(tmp_path)
+    path = tmp_path / "verdicts.jsonl"
+    jsonl(path, [{"id": p.id, "verdict": v.to_dict()} for p, v in zip(pairs, verdicts)])
+    with pytest.raises(DataError, match="field 'settings'.*scalar"):
+        existing.score_verdict_file("rewardbench", path, [str(data)])
+    kinds = ("judge", "scorer")
+    jsonl(path, [{"id": p.id, "settings": {s: {}}, "verdict": v.to_dict()} for p, v, s in zip(pairs, verdicts, kinds)])
+    with pytest.raises(DataError, match="line 2: field 'settings': a scalar judge, but line 1 is a generative one"):
+        existing.score_verdict_file("rewardbench", path, [str(data)])
+
+
+def test_verdict_file_duplicates_and_changed_data_are_not_scored(tmp_path: Path):
+    import dataclasses
+
+    data, pairs, verdicts = rewardbench_file_and_verdicts(tmp_path)
+    path = tmp_path / "verdicts.jsonl"
+    jsonl(path, [{"id": pairs[0].id, "verdict": v.to_dict()} for v in verdicts])
+    with pytest.raises(DataError, match=f"line 2: field 'id': '{pairs[0].id}' repeats line 1"):
+        existing.load_verdict_file(path)
+    # a run on other content under the same ids: its verdicts are not taken for this data
+    cache = VerdictCache(tmp_path / "run" / "verdicts.jsonl", {"judge": {}})
+    cache.add(zip([dataclasses.replace(p, question="other") for p in pairs], verdicts))
+    with pytest.raises(ValueError, match="no verdict for 2 of 2 pairs"):
+        existing.score_verdict_file("rewardbench", cache.path, [str(data)])

@@ -198,7 +198,7 @@ def test_report_rows_markdown_and_plot(tmp_path):
     }
     rows = round_rows(manifest)
     assert [r["round"] for r in rows] == ["untrained", "0", "1"]
-    assert rows[1]["heldout_accuracy"] == 60.0 and rows[1]["minutes"] == 3.5 and rows[2]["kept_by_votes"] == 6
+    assert rows[1]["heldout_accuracy"] == 60.0 and rows[1]["minutes"] == 3.5 and rows[2]["kept"] == 6
     write_report(tmp_path, manifest)
     text = (tmp_path / "report.md").read_text()
     assert "| 0 | - | - | - | - | 10 | 8 | 18 | 60.0 | 55.0 | 50.0 | 80.0 | 5.0 | - | - | 3.5 |" in text

@@ -11,6 +11,8 @@ class DataError(ValueError):
 
     ``line`` is the 1-based line of a JSONL file (or of the JSON text where a whole
     JSON file is invalid); ``record`` is the 0-based index of an element of a JSON array.
+    ``detail`` (e.g. which id, where first seen) is shown in the message but left out of
+    ``reason``, so that skipped rows of one kind group together.
     """
 
     def __init__(
@@ -20,12 +22,14 @@ class DataError(ValueError):
         field: str | None,
         message: str,
         record: int | None = None,
+        detail: str | None = None,
     ) -> None:
         self.file = str(file)
         self.line = line
         self.field = field
         self.message = message
         self.record = record
+        self.detail = detail
         super().__init__(self._render())
 
     @property
@@ -39,7 +43,8 @@ class DataError(ValueError):
             where.append(f"line {self.line}")
         if self.record is not None:
             where.append(f"record {self.record}")
-        return f"{', '.join(where)}: {self.reason}"
+        text = f"{', '.join(where)}: {self.reason}"
+        return f"{text} ({self.detail})" if self.detail else text
 
 
 @dataclass

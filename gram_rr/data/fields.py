@@ -28,8 +28,8 @@ class Row:
         self.line = line
         self.record = record
 
-    def error(self, field: str | None, message: str) -> DataError:
-        return DataError(self.file, self.line, field, message, record=self.record)
+    def error(self, field: str | None, message: str, detail: str | None = None) -> DataError:
+        return DataError(self.file, self.line, field, message, record=self.record, detail=detail)
 
     def has(self, field: str) -> bool:
         return field in self.value

@@ -1,8 +1,9 @@
 """Converters for user data: a raw record (``Row``) -> ``PreferencePair``.
 
-The project's JSONL, GRAM-RR alpaca-style records, HelpSteer3, DPO-style chosen/rejected
-and HH-RLHF transcripts. These formats reject empty responses; chosen/rejected sources
-place the chosen response by ``gram_rr.data.placement.place``.
+The project's JSONL, GRAM-RR alpaca-style records, HelpSteer3, DPO-style chosen/rejected,
+HH-RLHF transcripts, LLaMA-Factory alpaca / sharegpt preference data and message-list pairs.
+These formats reject empty responses; chosen/rejected sources place the chosen response by
+``gram_rr.data.placement.place``.
 """
 
 from __future__ import annotations
@@ -272,3 +273,105 @@ def read_dpo(row: Row, ctx: Context) -> PreferencePair:
         source="dpo",
         metadata={"subset": subset} if isinstance(subset, str) else {},
     )
+
+
+# --- LLaMA-Factory preference data (alpaca and sharegpt styles) and message-list pairs ------
+
+_SHAREGPT_ROLES = {
+    "human": "user", "gpt": "assistant", "system": "system", "observation": "tool", "function_call": "assistant",
+}
+_SHAREGPT_ASKS = ("human", "observation")
+_SHAREGPT_ANSWERS = ("gpt", "function_call")
+
+
+def _chosen_rejected(
+    row: Row, ctx: Context, conversation: list[Message], chosen: str, rejected: str, source: str
+) -> PreferencePair:
+    """A chosen/rejected pair placed by id hash; a lone user turn is kept as the question only."""
+    single = len(conversation) == 1 and conversation[0]["role"] == "user"
+    return place(
+        record_id(row, ctx),
+        chosen,
+        rejected,
+        question=render_conversation(conversation),
+        conversation=None if single else conversation,
+        source=source,
+    )
+
+
+def _system(row: Row) -> list[Message]:
+    system = row.optional_text("system")
+    return [{"role": "system", "content": system}] if system and system.strip() else []
+
+
+def read_alpaca_dpo(row: Row, ctx: Context) -> PreferencePair:
+    """LLaMA-Factory alpaca ranking data: ``instruction`` and ``input`` (either may be empty; joined by a
+    newline, as LLaMA-Factory's converter does), ``chosen``, ``rejected``, optional ``system`` and
+    ``history`` (``[[query, response], ...]`` before the instruction)."""
+    query = "\n".join(part for part in (row.text("instruction", allow_empty=True), row.optional_text("input")) if part)
+    if not query.strip():
+        raise row.error("instruction", "empty text (and no input)")
+    history = row.get("history", None) or []
+    if not isinstance(history, list):
+        raise row.error("history", f"expected a list of [query, response] pairs, got {type(history).__name__}")
+    conversation = _system(row)
+    for i, turn in enumerate(history):
+        if not (isinstance(turn, list) and len(turn) == 2 and all(isinstance(t, str) for t in turn)):
+            raise row.error(f"history[{i}]", "expected a [query, response] pair of strings")
+        conversation += [{"role": "user", "content": turn[0]}, {"role": "assistant", "content": turn[1]}]
+    conversation.append({"role": "user", "content": query})
+    chosen = row.text("chosen", what="response")
+    rejected = row.text("rejected", what="response")
+    return _chosen_rejected(row, ctx, conversation, chosen, rejected, "alpaca_dpo")
+
+
+def _sharegpt_turn(row: Row, field: str, value: Any, allowed: tuple[str, ...]) -> Message:
+    if not isinstance(value, dict):
+        raise row.error(field, f"expected a {{from, value}} object, got {type(value).__name__}")
+    speaker, text = value.get("from"), value.get("value")
+    if speaker not in allowed:
+        raise row.error(f"{field}.from", f"unknown speaker {speaker!r} (expected one of {list(allowed)})")
+    if not isinstance(text, str):
+        raise row.error(f"{field}.value", f"expected a string, got {type(text).__name__}")
+    return {"role": _SHAREGPT_ROLES[speaker], "content": text}
+
+
+def read_sharegpt_dpo(row: Row, ctx: Context) -> PreferencePair:
+    """LLaMA-Factory sharegpt ranking data: ``conversations`` (``{from, value}`` turns ending with a
+    human or observation turn), ``chosen`` / ``rejected`` ``{from: gpt, value}``, optional ``system``."""
+    turns = row.get("conversations")
+    if not isinstance(turns, list) or not turns:
+        raise row.error("conversations", "expected a non-empty list of {from, value} turns")
+    conversation = _system(row)
+    for i, turn in enumerate(turns):
+        conversation.append(_sharegpt_turn(row, f"conversations[{i}]", turn, tuple(_SHAREGPT_ROLES)))
+    if turns[-1].get("from") not in _SHAREGPT_ASKS:
+        raise row.error(f"conversations[{len(turns) - 1}].from", "the last turn must be 'human' or 'observation'")
+    chosen, rejected = (_sharegpt_response(row, side) for side in ("chosen", "rejected"))
+    return _chosen_rejected(row, ctx, conversation, chosen, rejected, "sharegpt_dpo")
+
+
+def _sharegpt_response(row: Row, side: str) -> str:
+    text = _sharegpt_turn(row, side, row.get(side), _SHAREGPT_ANSWERS)["content"]
+    if not text.strip():
+        raise row.error(f"{side}.value", "empty response")
+    return text
+
+
+def read_messages_dpo(row: Row, ctx: Context) -> PreferencePair:
+    """``chosen_messages`` / ``rejected_messages``: the same conversation, each ending with its assistant response."""
+    sides = {}
+    for field in ("chosen_messages", "rejected_messages"):
+        messages = row.messages(field)
+        last, where = messages[-1], f"{field}[{len(messages) - 1}]"
+        if last["role"] != "assistant":
+            raise row.error(f"{where}.role", f"the last message must be the assistant's response, got {last['role']!r}")
+        if not last["content"].strip():
+            raise row.error(f"{where}.content", "empty response")
+        if len(messages) < 2:
+            raise row.error(field, "no conversation before the assistant's response")
+        sides[field] = (messages[:-1], last["content"])
+    (conversation, chosen), (other, rejected) = sides["chosen_messages"], sides["rejected_messages"]
+    if conversation != other:
+        raise row.error("rejected_messages", "the conversation before the last assistant turn differs from chosen_messages")
+    return _chosen_rejected(row, ctx, conversation, chosen, rejected, "messages_dpo")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,9 @@ from gram_rr.data.records import PreferencePair
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")  # \ud800..\udfff, paired or not
+_TOO_DEEP = "invalid JSON: nested too deeply to parse"
+_SURROGATE_MESSAGE = "lone surrogate escape (\\ud800-\\udfff without its pair), not encodable as UTF-8"
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,16 @@ def _iter_array(file: str, data: bytes) -> Iterator[Raw]:
         items = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(file, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise DataError(file, None, None, _TOO_DEEP) from exc
     if not isinstance(items, list):
         raise DataError(file, None, None, "expected a JSON array of records or JSON Lines")
+    escapes = _SURROGATE_ESCAPE.search(text) is not None
     for i, item in enumerate(items):
-        if isinstance(item, dict):
+        field = _lone_surrogate(item) if escapes and isinstance(item, dict) else None
+        if field is not None:
+            yield Raw(i, None, i, None, DataError(file, None, field, _SURROGATE_MESSAGE, record=i))
+        elif isinstance(item, dict):
             yield Raw(i, None, i, item)
         else:
             err = DataError(file, None, None, f"record must be a JSON object, got {type(item).__name__}", record=i)
@@ -99,13 +109,46 @@ def _iter_lines(file: str, data: bytes) -> Iterator[Raw]:
         except json.JSONDecodeError as exc:
             err = DataError(file, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
             yield Raw(index, number, None, None, err)
+        except RecursionError:
+            yield Raw(index, number, None, None, DataError(file, number, None, _TOO_DEEP))
         else:
-            if isinstance(value, dict):
+            field = _lone_surrogate(value) if isinstance(value, dict) and _SURROGATE_ESCAPE.search(text) else None
+            if field is not None:
+                yield Raw(index, number, None, None, DataError(file, number, field, _SURROGATE_MESSAGE))
+            elif isinstance(value, dict):
                 yield Raw(index, number, None, value)
             else:
                 err = DataError(file, number, None, f"record must be a JSON object, got {type(value).__name__}")
                 yield Raw(index, number, None, None, err)
         index += 1
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The path (``question``, ``conversation[0].content``) of a record's first key or string
+    holding a lone surrogate, or None; walked without recursion, so any depth is safe."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return path
+        elif isinstance(item, dict):
+            for key, child in reversed(item.items()):
+                if not _encodable(key):
+                    key = key.encode("utf-8", "backslashreplace").decode("ascii")  # printable in the message
+                    return f"{path}.{key}" if path else key
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(item))))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> Path:

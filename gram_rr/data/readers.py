@@ -10,7 +10,17 @@ from typing import Any
 from gram_rr.data.benchmarks import read_judgebench, read_llmbar, read_pandalm, read_rmbench
 from gram_rr.data.errors import DataError, LoadStats
 from gram_rr.data.fields import Context, Row
-from gram_rr.data.formats import looks_like_hh, read_dpo, read_gram_rr, read_helpsteer3, read_hh_rlhf, read_pair
+from gram_rr.data.formats import (
+    looks_like_hh,
+    read_alpaca_dpo,
+    read_dpo,
+    read_gram_rr,
+    read_helpsteer3,
+    read_hh_rlhf,
+    read_messages_dpo,
+    read_pair,
+    read_sharegpt_dpo,
+)
 from gram_rr.data.io import iter_raw
 from gram_rr.data.records import PreferencePair
 
@@ -24,6 +34,9 @@ FORMATS: dict[str, Converter] = {
     "helpsteer3": read_helpsteer3,
     "dpo": read_dpo,
     "hh_rlhf": read_hh_rlhf,
+    "alpaca_dpo": read_alpaca_dpo,
+    "sharegpt_dpo": read_sharegpt_dpo,
+    "messages_dpo": read_messages_dpo,
     "judgebench": read_judgebench,
     "rmbench": read_rmbench,
     "llmbar": read_llmbar,
@@ -46,6 +59,13 @@ def detect_format(record: dict[str, Any]) -> str | None:
         return "helpsteer3"
     if {"instruction", "output"} <= keys:
         return "gram_rr"
+    if {"chosen_messages", "rejected_messages"} <= keys:
+        return "messages_dpo"
+    if {"chosen", "rejected"} <= keys and "prompt" not in keys:
+        if "conversations" in keys:
+            return "sharegpt_dpo"
+        if "instruction" in keys:
+            return "alpaca_dpo"
     if {"chosen", "rejected"} <= keys:
         chosen = record["chosen"]
         if isinstance(chosen, list) and chosen and all(isinstance(c, str) for c in chosen):
@@ -62,14 +82,17 @@ class PairList(list):
     stats: LoadStats
 
 
-def load_pairs(path: str | Path, format: str = "auto", strict: bool = True) -> PairList:
+def load_pairs(path: str | Path, format: str = "auto", strict: bool = True, allow_empty: bool = False) -> PairList:
     """Read preference pairs from ``path`` (JSONL or a JSON array, optionally gzipped).
 
     ``format`` is one of ``FORMATS`` (``pairs``, ``gram_rr``, ``helpsteer3``, ``dpo``,
-    ``hh_rlhf``, ``judgebench``, ``rmbench``, ``llmbar``, ``pandalm``) or ``"auto"`` (decided
-    by the first record's fields). With ``strict`` a bad record raises ``DataError`` (file,
-    line or record index, field); with ``strict=False`` it is skipped, counted in the
-    returned list's ``.stats`` (``skipped``, ``reasons``) and logged as a warning.
+    ``hh_rlhf``, ``alpaca_dpo``, ``sharegpt_dpo``, ``messages_dpo``, ``judgebench``,
+    ``rmbench``, ``llmbar``, ``pandalm``) or ``"auto"`` (decided by the first record's
+    fields). With ``strict`` a bad record, or a second record with an id already read,
+    raises ``DataError`` (file, line or record index, field); with ``strict=False`` it is
+    skipped, counted in the returned list's ``.stats`` (``skipped``, ``reasons``) and
+    logged as a warning. A file without records raises (``strict``) or warns, unless
+    ``allow_empty``.
     """
     if format != "auto" and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose 'auto' or one of {sorted(FORMATS)}")
@@ -80,6 +103,7 @@ def load_pairs(path: str | Path, format: str = "auto", strict: bool = True) -> P
     pairs = PairList()
     pairs.stats = stats
     convert = None if format == "auto" else FORMATS[format]
+    first_seen: dict[str, str] = {}  # pair id -> where it was first read ("line 3" / "record 3")
     for raw in iter_raw(path):
         stats.read += 1
         try:
@@ -95,12 +119,20 @@ def load_pairs(path: str | Path, format: str = "auto", strict: bool = True) -> P
                         record=raw.record,
                     )
                 stats.format, convert = detected, FORMATS[detected]
-            pairs.append(convert(row, Context(stem=stem, index=raw.index)))
+            pair = convert(row, Context(stem=stem, index=raw.index))
+            if pair.id in first_seen:
+                raise row.error("id", "duplicate id", detail=f"{pair.id!r} was first read at {first_seen[pair.id]}")
+            first_seen[pair.id] = f"line {raw.line}" if raw.line is not None else f"record {raw.record}"
+            pairs.append(pair)
         except DataError as error:
             if strict:
                 raise
             stats.skip(error)
     stats.loaded = len(pairs)
+    if stats.read == 0 and not allow_empty:
+        if strict:
+            raise DataError(file, None, None, "the file holds no pairs (no JSON records)")
+        logger.warning("%s: the file holds no pairs (no JSON records)", file)
     if stats.skipped:
         logger.warning("%s", stats.summary())
     return pairs

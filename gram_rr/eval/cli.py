@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result = existing.score_verdict_file(
                     args.benchmark, args.judgments, args.data, limit=args.limit, subset=args.subset
                 )
-            result["run"] = {"judgments": args.judgments}
+            result["run"] = {"judgments": args.judgments, **result.get("run", {})}
         elif args.scores:
             if args.benchmark != "rmbench":
                 raise ValueError("--scores takes an RM-Bench result file: use --benchmark rmbench")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gram_rr.data.errors import DataError
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval.votes import check_aligned
 from gram_rr.verdict import Verdict
@@ -31,6 +32,9 @@ CATEGORIES: dict[str, str] = {
 }
 LABEL_TO_DECISION = {"A": "A>B", "B": "B>A"}
 _FLIP = {"A>B": "B>A", "B>A": "A>B"}
+# JudgeBench's labels, and the decisions its judges write (after ``A>>B`` -> ``A>B``).
+LABELS = ("A>B", "B>A")
+DECISIONS = ("A>B", "B>A", "A=B")
 
 
 @dataclass
@@ -88,6 +92,7 @@ def judgebench_metrics(pairs: Sequence[JudgedPair]) -> dict[str, Any]:
         "categories": categories,
         "outcomes": outcomes,
         "null_decisions": sum(d is None for p in pairs for d in p.decisions),
+        "unknown_decisions": sum(d is not None and d not in DECISIONS for p in pairs for d in p.decisions),
     }
 
 
@@ -110,23 +115,66 @@ def from_verdicts(pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict]) 
 def load_judgebench_outputs(path: str | Path) -> list[JudgedPair]:
     """A JudgeBench output file (``outputs/*.jsonl`` of ``run_judge.py``).
 
-    Each record holds ``source``, ``label`` and ``judgments``: the first judged in the
-    original order, the second (when present) with A and B swapped, so its decision is
-    flipped back. A ``null`` judgment is a failure.
+    Each record holds ``source``, ``label`` (``A>B``/``B>A``) and ``judgments``: the first
+    judged in the original order, the second (when present) with A and B swapped, so its
+    decision is flipped back. A ``null`` judgment or decision is a failure; a decision
+    outside ``A>B``/``B>A``/``A=B`` scores 0 as in JudgeBench and is counted in
+    ``unknown_decisions``. A bad record or a repeated ``pair_id`` raises :class:`DataError`.
     """
     judged = []
+    first_line: dict[str, int] = {}
     with open(path, encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            record = json.loads(line)
+            record = _json_record(path, line_no, line)
             missing = {"source", "label", "judgments"} - record.keys()
             if missing:
-                raise ValueError(f"{path}:{line_no}: not a JudgeBench output record, missing {sorted(missing)}")
-            decisions = [normalize_decision(j["decision"]) if j else None for j in record["judgments"]]
-            if len(decisions) not in (1, 2):
-                raise ValueError(f"{path}:{line_no}: expected 1 or 2 judgments, got {len(decisions)}")
-            if len(decisions) == 2:
-                decisions[1] = flip_decision(decisions[1])
+                message = f"missing; a JudgeBench output record needs {sorted(missing)}"
+                raise DataError(path, line_no, sorted(missing)[0], message)
+            if "pair_id" in record:
+                pair_id = str(record["pair_id"])
+                if pair_id in first_line:
+                    raise DataError(path, line_no, "pair_id", f"{pair_id!r} repeats line {first_line[pair_id]}")
+                first_line[pair_id] = line_no
+            if record["label"] not in LABELS:
+                raise DataError(path, line_no, "label", f"{record['label']!r} is not a JudgeBench label {LABELS}")
+            try:
+                category(str(record["source"]))
+            except ValueError as err:
+                raise DataError(path, line_no, "source", str(err)) from None
+            decisions = _decisions(path, line_no, record["judgments"])
             judged.append(JudgedPair(source=record["source"], label=record["label"], decisions=decisions))
+    if not judged:
+        raise DataError(path, None, None, "no JudgeBench records")
     return judged
+
+
+def _json_record(path: str | Path, line_no: int, line: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(path, line_no, None, f"invalid JSON ({err.msg})") from None
+    if not isinstance(record, dict):
+        raise DataError(path, line_no, None, f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def _decisions(path: str | Path, line_no: int, judgments: Any) -> list[str | None]:
+    """The decisions of a record's ``judgments``, the second flipped back to the original order."""
+    if not isinstance(judgments, list) or len(judgments) not in (1, 2):
+        raise DataError(path, line_no, "judgments", f"expected a list of 1 or 2 judgments, got {judgments!r:.80}")
+    decisions = []
+    for k, judgment in enumerate(judgments):
+        if judgment is None:
+            decisions.append(None)
+            continue
+        if not isinstance(judgment, dict) or "decision" not in judgment:
+            raise DataError(path, line_no, f"judgments[{k}].decision", "missing (write null for a failed judgment)")
+        decision = judgment["decision"]
+        if decision is not None and not isinstance(decision, str):
+            raise DataError(path, line_no, f"judgments[{k}].decision", f"{decision!r} is not a string or null")
+        decisions.append(normalize_decision(decision))
+    if len(decisions) == 2:
+        decisions[1] = flip_decision(decisions[1])
+    return decisions

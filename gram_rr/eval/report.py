@@ -23,6 +23,10 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [", ".join(f"{k}={v}" for k, v in run.items()), ""]
     lines += ["| metric | score (%) |", "|---|---|"]
     lines += [f"| {k} | {format_value(v)} |" for k, v in result["summary"].items()]
+    issues = result.get("issues")
+    if issues:
+        lines += ["", "| data issue | count |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in issues.items()]
     categories = result.get("categories", {})
     if categories:
         lines += ["", "| category | score (%) |", "|---|---|"]

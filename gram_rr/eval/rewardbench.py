@@ -76,6 +76,8 @@ LLMBAR_SUBSETS: dict[str, str] = {
 }
 GENERATIVE_TIE_CREDIT = 0.5
 SCALAR_TIE_CREDIT = 0.0
+# Tie credit by the kind of judge; a verdict file's settings say its kind ("scorer": scalar, "judge": generative).
+TIE_CREDIT: dict[str, float] = {"generative": GENERATIVE_TIE_CREDIT, "scalar": SCALAR_TIE_CREDIT}
 
 
 def pair_credit(verdict: Verdict, label: str, tie_credit: float) -> float:

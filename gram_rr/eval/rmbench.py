@@ -31,10 +31,12 @@ is in the report's ``diagnostics.probability`` (``n`` and ``missing``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from gram_rr.data.errors import DataError
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval.votes import check_aligned, vote_margin
 from gram_rr.verdict import Verdict
@@ -119,12 +121,30 @@ def infer_domain(record: dict[str, Any], path: str | Path | None = None) -> str:
     )
 
 
-def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a JSON list or a JSONL file."""
+def read_rows(path: str | Path) -> Iterator[tuple[dict[str, Any], int | None, int | None]]:
+    """Rows of a JSON list or a JSONL file, each with its JSONL line or JSON-list record index."""
     text = Path(path).read_text(encoding="utf-8")
     if text.lstrip().startswith("["):
-        return json.loads(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataError(path, err.lineno, None, f"invalid JSON ({err.msg})") from None
+        for index, row in enumerate(rows):
+            yield _object(path, row, None, index), None, index
+        return
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(path, line_no, None, f"invalid JSON ({err.msg})") from None
+            yield _object(path, row, line_no, None), line_no, None
+
+
+def _object(path: str | Path, row: Any, line: int | None, record: int | None) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise DataError(path, line, None, f"expected a JSON object, got {type(row).__name__}", record=record)
+    return row
 
 
 def matrices_from_verdicts(
@@ -157,20 +177,43 @@ def chosen_wins(pair: PreferencePair, verdict: Verdict) -> bool:
     return vote_margin(verdict.votes, pair.label) > 0
 
 
-def load_rmbench_scores(path: str | Path, domain: str | None = None) -> tuple[list[str], list[Matrix]]:
-    """Domains and matrices from an RM-Bench result file (``score_chosen``/``score_rejected`` per row).
+def load_rmbench_scores(path: str | Path, domain: str | None = None) -> tuple[list[str], list[Matrix], int]:
+    """Domains, matrices and the number of rows with a NaN score, from an RM-Bench result
+    file (``score_chosen``/``score_rejected`` per row).
 
-    Scores may be nested one level (``[[1.2], [0.3], [0.9]]``), as ``run_rm.py`` can write them.
+    Scores may be nested one level (``[[1.2], [0.3], [0.9]]``), as ``run_rm.py`` can write
+    them. A NaN score loses every comparison, as in the official script, and is counted;
+    an empty file, a file of only NaN scores, a bad row or a repeated ``id`` raise
+    :class:`DataError`.
     """
-    domains, matrices = [], []
-    for record in read_rows(path):
-        if "score_chosen" not in record or "score_rejected" not in record:
-            raise ValueError(f"{path}: row {record.get('id')!r} has no score_chosen/score_rejected")
-        chosen, rejected = (_flatten(record[k]) for k in ("score_chosen", "score_rejected"))
-        domains.append(domain or infer_domain(record, path))
+    domains, matrices, nan_rows = [], [], 0
+    seen: dict[str, str] = {}
+    for row, line, index in read_rows(path):
+        where = f"line {line}" if line is not None else f"record {index}"
+        if "id" in row:
+            if str(row["id"]) in seen:
+                raise DataError(path, line, "id", f"{row['id']!r} repeats {seen[str(row['id'])]}", record=index)
+            seen[str(row["id"])] = where
+        chosen, rejected = (_scores(path, row, key, line, index) for key in ("score_chosen", "score_rejected"))
+        nan_rows += any(math.isnan(s) for s in chosen + rejected)
+        try:
+            domains.append(domain or infer_domain(row, path))
+        except ValueError as err:
+            raise DataError(path, line, "domain", str(err), record=index) from None
         matrices.append(score_matrix(chosen, rejected))
-    return domains, matrices
+    if not matrices:
+        raise DataError(path, None, None, "no RM-Bench rows to score")
+    if nan_rows == len(matrices):
+        raise DataError(path, None, "score_chosen/score_rejected", f"every one of the {nan_rows} rows has a NaN score")
+    return domains, matrices, nan_rows
 
 
-def _flatten(scores: Sequence[Any]) -> list[float]:
-    return [float(s[0]) if isinstance(s, list) and len(s) == 1 else float(s) for s in scores]
+def _scores(path: str | Path, row: dict[str, Any], key: str, line: int | None, index: int | None) -> list[float]:
+    """A row's three scores, flattened one level (``[[1.2], [0.3], [0.9]]``)."""
+    scores = row.get(key)
+    if not isinstance(scores, list) or len(scores) != SIZE:
+        raise DataError(path, line, key, f"expected a list of {SIZE} scores, got {scores!r:.80}", record=index)
+    try:
+        return [float(s[0]) if isinstance(s, list) and len(s) == 1 else float(s) for s in scores]
+    except (TypeError, ValueError):
+        raise DataError(path, line, key, f"{scores!r:.80} are not numbers", record=index) from None

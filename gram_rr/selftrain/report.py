@@ -30,8 +30,8 @@ def round_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         if k > 0:
             row.update(
                 predicted=_get(stages, f"predict-{k}", "predicted"),
-                kept_by_votes=_get(stages, f"predict-{k}", "kept"),
-                dropped_by_votes=_get(stages, f"predict-{k}", "dropped"),
+                kept=_get(stages, f"predict-{k}", "kept"),
+                dropped=_get(stages, f"predict-{k}", "dropped"),
                 pseudo_label_accuracy=_get(stages, f"predict-{k}", "pseudo_label_accuracy"),
                 pseudo_label_accuracy_kept=_get(stages, f"predict-{k}", "pseudo_label_accuracy_kept"),
             )
@@ -92,7 +92,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 COLUMNS = [
     ("round", "round"),
     ("predicted", "predicted"),
-    ("kept_by_votes", "kept by votes"),
+    ("kept", "kept"),
     ("pseudo_label_accuracy", "pseudo-label acc % (all)"),
     ("pseudo_label_accuracy_kept", "pseudo-label acc % (kept)"),
     ("proofs_in", "to prove"),
@@ -120,9 +120,9 @@ def markdown(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     ]
     lines += ["", "Dropped pseudo-labels and rejected proof samples per round:", ""]
     for row in rows:
-        if row.get("dropped_by_votes") is not None or row.get("proof_samples_rejected") is not None:
+        if row.get("dropped") is not None or row.get("proof_samples_rejected") is not None:
             lines.append(
-                f"- round {row['round']}: votes dropped {_fmt(row.get('dropped_by_votes'))}; "
+                f"- round {row['round']}: pseudo-labels dropped {_fmt(row.get('dropped'))}; "
                 f"proof samples rejected {_fmt(row.get('proof_samples_rejected'))}"
             )
     lines += ["", "| stage | what | seconds |", "|---|---|---|"]

@@ -163,7 +163,7 @@ class Pipeline:
 
     def _train_data(self, k: int) -> list[PreferencePair]:
         """All proved data up to round k (what the paper merges)."""
-        return load_pairs(self.run.path(f"reasoner-{k}") / "train.jsonl")
+        return load_pairs(self.run.path(f"reasoner-{k}") / "train.jsonl", allow_empty=True)
 
     # -- stages ---------------------------------------------------------------------------
     def _train(self, work: Path, role: str, base: str, pairs: list[PreferencePair], config) -> dict[str, Any]:
@@ -243,11 +243,11 @@ class Pipeline:
         return info
 
     def _prove_predicted(self, work: Path, k: int) -> dict[str, Any]:
-        return self._prove(work, load_pairs(self.run.path(f"predict-{k}") / "predicted.jsonl"))
+        return self._prove(work, load_pairs(self.run.path(f"predict-{k}") / "predicted.jsonl", allow_empty=True))
 
     def _train_reasoner(self, work: Path, k: int) -> dict[str, Any]:
         r = self.recipe
-        new = load_pairs(self.run.path(f"proofs-{k}") / "proved.jsonl")
+        new = load_pairs(self.run.path(f"proofs-{k}") / "proved.jsonl", allow_empty=True)
         if k == 0:
             earlier = self.seed_pairs if r.reasoner_includes_seed else []
         else:
