@@ -238,8 +238,8 @@ FAMILIES: tuple[Callable[[random.Random, int], Problem], ...] = (
 # Task sets: which (family, error index) combinations a split draws from, cycling in this order.
 # "basic": mistakes a reader can spot without redoing arithmetic (a wrong operation or formula,
 # a skipped step, a wrong unit factor, a dropped hour, dividing by the wrong head count, the
-# "more digits is larger" fallacy, dividing by 10 for a percent). A 135M model learns to judge
-# these from a few hundred examples on a CPU. "arithmetic": every family and mistake, including
+# "more digits is larger" fallacy, dividing by 10 for a percent): the easier set for a small
+# judge. "arithmetic": every family and mistake, including
 # one-digit arithmetic slips and counting errors, which need the judge to redo the arithmetic.
 TASK_SETS: dict[str, tuple[tuple[Callable[[random.Random, int], Problem], int], ...]] = {
     "basic": (
