@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class DataError(ValueError):
@@ -45,6 +47,17 @@ class DataError(ValueError):
             where.append(f"record {self.record}")
         text = f"{', '.join(where)}: {self.reason}"
         return f"{text} ({self.detail})" if self.detail else text
+
+
+def json_object(file: str, line: int | None, text: str) -> dict[str, Any]:
+    """One JSON object parsed from ``text`` (a JSONL line); a DataError naming the file and line otherwise."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(file, line, None, f"invalid JSON ({err.msg})") from None
+    if not isinstance(value, dict):
+        raise DataError(file, line, None, f"expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 @dataclass

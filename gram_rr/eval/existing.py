@@ -8,12 +8,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gram_rr.data.errors import DataError
+from gram_rr.data.errors import DataError, json_object
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval import benchmarks, judgebench, rmbench
 from gram_rr.eval.cache import pair_key, verdict_from_dict
@@ -71,11 +70,8 @@ def load_verdict_file(path: str | Path) -> VerdictFile:
         for line_no, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(path, line_no, None, f"invalid JSON ({err.msg})") from None
-            if not isinstance(record, dict) or "id" not in record or "verdict" not in record:
+            record = json_object(path, line_no, line)
+            if "id" not in record or "verdict" not in record:
                 raise DataError(path, line_no, None, "not a verdict record (needs 'id' and 'verdict')")
             key = str(record.get("key", record["id"]))
             if key in first_line:
@@ -132,12 +128,7 @@ def detect_judgments_format(path: str | Path) -> str:
         first = next((line for line in handle if line.strip()), None)
     if first is None:
         raise DataError(path, None, None, "empty file")
-    try:
-        record = json.loads(first)
-    except json.JSONDecodeError as err:
-        raise DataError(path, None, None, f"first record is not JSON ({err.msg})") from None
-    if not isinstance(record, dict):
-        raise DataError(path, None, None, f"records must be JSON objects, got {type(record).__name__}")
+    record = json_object(path, None, first)
     if "judgments" in record:
         return "judgebench"
     if "verdict" in record:

@@ -12,13 +12,12 @@ exactly JudgeBench's rule and with vote@k it is a majority over all 2k votes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gram_rr.data.errors import DataError
+from gram_rr.data.errors import DataError, json_object
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval.votes import check_aligned
 from gram_rr.verdict import Verdict
@@ -127,7 +126,7 @@ def load_judgebench_outputs(path: str | Path) -> list[JudgedPair]:
         for line_no, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            record = _json_record(path, line_no, line)
+            record = json_object(path, line_no, line)
             missing = {"source", "label", "judgments"} - record.keys()
             if missing:
                 message = f"missing; a JudgeBench output record needs {sorted(missing)}"
@@ -148,16 +147,6 @@ def load_judgebench_outputs(path: str | Path) -> list[JudgedPair]:
     if not judged:
         raise DataError(path, None, None, "no JudgeBench records")
     return judged
-
-
-def _json_record(path: str | Path, line_no: int, line: str) -> dict[str, Any]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataError(path, line_no, None, f"invalid JSON ({err.msg})") from None
-    if not isinstance(record, dict):
-        raise DataError(path, line_no, None, f"expected a JSON object, got {type(record).__name__}")
-    return record
 
 
 def _decisions(path: str | Path, line_no: int, judgments: Any) -> list[str | None]:

@@ -36,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gram_rr.data.errors import DataError
+from gram_rr.data.errors import DataError, json_object
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval.votes import check_aligned, vote_margin
 from gram_rr.verdict import Verdict
@@ -130,20 +130,16 @@ def read_rows(path: str | Path) -> Iterator[tuple[dict[str, Any], int | None, in
         except json.JSONDecodeError as err:
             raise DataError(path, err.lineno, None, f"invalid JSON ({err.msg})") from None
         for index, row in enumerate(rows):
-            yield _object(path, row, None, index), None, index
+            yield _object(path, row, index), None, index
         return
     for line_no, line in enumerate(text.splitlines(), 1):
         if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(path, line_no, None, f"invalid JSON ({err.msg})") from None
-            yield _object(path, row, line_no, None), line_no, None
+            yield json_object(path, line_no, line), line_no, None
 
 
-def _object(path: str | Path, row: Any, line: int | None, record: int | None) -> dict[str, Any]:
+def _object(path: str | Path, row: Any, record: int) -> dict[str, Any]:
     if not isinstance(row, dict):
-        raise DataError(path, line, None, f"expected a JSON object, got {type(row).__name__}", record=record)
+        raise DataError(path, None, None, f"expected a JSON object, got {type(row).__name__}", record=record)
     return row
 
 
