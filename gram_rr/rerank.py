@@ -95,9 +95,9 @@ class OutputMismatchError(ValueError):
     """An existing ``--output`` file that this rerank run did not write: it is never modified."""
 
 
-def settings_key(mode: str, judge: JudgeConfig, engine: EngineConfig) -> str:
+def settings_key(mode: str, judge: JudgeConfig, model: str) -> str:
     """A fingerprint of what decides the output rows (mode, model, judge fields), stored in every row."""
-    values = {"mode": mode, "model": engine.model, "judge": dataclasses.asdict(judge)}
+    values = {"mode": mode, "model": model, "judge": dataclasses.asdict(judge)}
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -184,7 +184,7 @@ def rerank(
     """
     if settings is None:
         model = getattr(getattr(reasoner.engine, "config", None), "model", None)
-        settings = settings_key(mode, reasoner.config, EngineConfig(model=model or "unknown"))
+        settings = settings_key(mode, reasoner.config, model or "unknown")
     done = finished_rows(output, settings)
     todo = [row for row in rows if row.index not in done]
     written = 0
@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         judge_config, engine_config = configs_from_args(args)
         rows = read_rows(args.input)
-        settings = settings_key(args.mode, judge_config, engine_config)
+        settings = settings_key(args.mode, judge_config, engine_config.model)
         finished = finished_rows(args.output, settings)
     except (ConfigError, DataError, OutputMismatchError) as err:
         print(f"error: {err}", file=sys.stderr)

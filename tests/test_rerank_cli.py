@@ -119,7 +119,7 @@ def test_cli_end_to_end_on_tiny_model_with_resume(tmp_path, tiny_model_dir):
         "--engine", "hf", "--mode", "rank", "--chunk-size", "2", "judge.max_new_tokens=8",
     ]  # fmt: skip
     judge, engine = configs_from_args(build_parser().parse_args(argv))
-    earlier = {"row": 0, "settings": settings_key("rank", judge, engine), "best": 2, "ranking": [2, 0, 1], "comparisons": []}
+    earlier = {"row": 0, "settings": settings_key("rank", judge, engine.model), "best": 2, "ranking": [2, 0, 1], "comparisons": []}
     out.write_text(json.dumps(earlier) + "\n")
     assert main(argv) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
