@@ -6,6 +6,7 @@ transformers (and ``score`` in one engine is comparable with the other).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from gram_rr.engines.base import Conversation
@@ -32,10 +33,11 @@ def prompt_ids(tokenizer: Any, conversation: Conversation) -> list[int]:
     return _ids_with_literal_contents(tokenizer, conversation, text)
 
 
-def special_strings(tokenizer: Any) -> list[str]:
-    """Every special token's text (control tokens such as ``<|im_start|>``), longest first."""
+@lru_cache(maxsize=8)
+def special_strings(tokenizer: Any) -> tuple[str, ...]:
+    """Every special token's text (control tokens such as ``<|im_start|>``), longest first; once per tokenizer."""
     added = [token.content for token in tokenizer.added_tokens_decoder.values() if token.special]
-    return sorted(set(added) | set(tokenizer.all_special_tokens), key=len, reverse=True)
+    return tuple(sorted(set(added) | set(tokenizer.all_special_tokens), key=len, reverse=True))
 
 
 def _ids_with_literal_contents(tokenizer: Any, conversation: Conversation, text: str) -> list[int]:
