@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
-# Templates live in the repository's top-level prompts/ folder (gram-rr installs editable).
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+from gram_rr.resources import shipped_path
+
 JUDGE_TEMPLATE = "judge_pairwise.txt"
 PROVER_TEMPLATE = "prover.txt"
 _PLACEHOLDER = re.compile(r"\{(user_input|response_1|response_2|label)\}")
@@ -16,7 +15,7 @@ _PLACEHOLDER = re.compile(r"\{(user_input|response_1|response_2|label)\}")
 @lru_cache(maxsize=None)
 def load_template(name: str) -> str:
     """A template's text, ``.strip()``-ed as the released model card does."""
-    path = PROMPTS_DIR / name
+    path = shipped_path("prompts", name)
     if not path.is_file():
         raise FileNotFoundError(f"prompt template {path} not found")
     return path.read_text(encoding="utf-8").strip()

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gram_rr.data.columns import add_column_arguments
 from gram_rr.data.swap import ORDER_AUGMENT_MODES, augment_with_swaps
 from gram_rr.training.config import TrainConfig, TrainResult
 from gram_rr.training.examples import ROLES, sft_examples
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recipe", help="Recipe YAML; its <role>_train: (or train:) section fills the TrainConfig.")
     parser.add_argument("--role", required=True, choices=ROLES, help="Which model to train.")
     parser.add_argument("--data", required=True, help="Preference pairs with labels and rationales (any load_pairs format).")
+    add_column_arguments(parser)
     parser.add_argument("--output", required=True, help="Run folder: checkpoints/, model/, metrics.json.")
     parser.add_argument(
         "--order-augment", choices=ORDER_AUGMENT_MODES, default="both",
@@ -73,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     config = load_train_config(args.recipe, args.role, args.overrides)
-    pairs, swaps = augment_with_swaps(load_pairs(args.data), args.order_augment, seed=config.seed)
+    data = load_pairs(args.data, columns=args.columns, labels=args.label_values)
+    pairs, swaps = augment_with_swaps(data, args.order_augment, seed=config.seed)
     order_augment = {"mode": args.order_augment, **swaps, "examples": len(pairs)}
     print(f"order augmentation: {json.dumps(order_augment)}", file=sys.stderr)
     result = train_sft(config, sft_examples(pairs, args.role), args.output)

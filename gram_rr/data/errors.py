@@ -12,7 +12,8 @@ class DataError(ValueError):
     """A bad record or file: the message names the file, the line or record, and the field.
 
     ``line`` is the 1-based line of a JSONL file (or of the JSON text where a whole
-    JSON file is invalid); ``record`` is the 0-based index of an element of a JSON array.
+    JSON file is invalid); ``record`` is the 0-based index of an element of a JSON array;
+    ``row`` the 0-based row of a Parquet file or ``datasets`` folder (``dataset[row]``).
     ``detail`` (e.g. which id, where first seen) is shown in the message but left out of
     ``reason``, so that skipped rows of one kind group together.
     """
@@ -25,6 +26,7 @@ class DataError(ValueError):
         message: str,
         record: int | None = None,
         detail: str | None = None,
+        row: int | None = None,
     ) -> None:
         self.file = str(file)
         self.line = line
@@ -32,6 +34,7 @@ class DataError(ValueError):
         self.message = message
         self.record = record
         self.detail = detail
+        self.row = row
         super().__init__(self._render())
 
     @property
@@ -45,6 +48,8 @@ class DataError(ValueError):
             where.append(f"line {self.line}")
         if self.record is not None:
             where.append(f"record {self.record}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
         text = f"{', '.join(where)}: {self.reason}"
         return f"{text} ({self.detail})" if self.detail else text
 

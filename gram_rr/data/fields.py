@@ -20,26 +20,32 @@ class Context:
 
 
 class Row:
-    """One raw JSON object plus where it came from (file, JSONL line or JSON-array index)."""
+    """One raw record plus where it came from (file, JSONL line, JSON-array index or table row)."""
 
-    def __init__(self, value: dict[str, Any], file: str, line: int | None, record: int | None) -> None:
+    def __init__(
+        self, value: dict[str, Any], file: str, line: int | None, record: int | None, row: int | None = None
+    ) -> None:
         self.value = value
         self.file = file
         self.line = line
         self.record = record
+        self.row = row
 
     def error(self, field: str | None, message: str, detail: str | None = None) -> DataError:
-        return DataError(self.file, self.line, field, message, record=self.record, detail=detail)
+        return DataError(self.file, self.line, field, message, record=self.record, detail=detail, row=self.row)
 
     def has(self, field: str) -> bool:
         return field in self.value
 
     def get(self, field: str, default: Any = _MISSING) -> Any:
+        """The field's value; a missing field raises unless a ``default`` is given, which also
+        stands in for null (a table's empty cell is the same as a JSON record without the field)."""
         if field not in self.value:
             if default is _MISSING:
                 raise self.error(field, "missing field")
             return default
-        return self.value[field]
+        value = self.value[field]
+        return default if value is None and default is not _MISSING else value
 
     def text(self, field: str, *, allow_empty: bool = False, what: str = "text") -> str:
         """A required string; empty or whitespace-only is an error (``empty {what}``) unless ``allow_empty``."""

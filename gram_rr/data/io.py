@@ -1,4 +1,5 @@
-"""Raw JSON records from JSONL / JSON-array files (gzip included), and atomic JSONL writes."""
+"""Raw records from JSONL / JSON-array files (gzip included), Parquet files and ``datasets``
+folders, and atomic JSONL writes."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Raw:
     record: int | None
     value: dict[str, Any] | None
     error: DataError | None = None
+    row: int | None = None
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -47,11 +49,17 @@ def read_bytes(path: str | Path) -> bytes:
 
 
 def iter_raw(path: str | Path) -> Iterator[Raw]:
-    """Every record of a JSONL file or JSON array, each parsed or carrying its DataError.
+    """Every record of a JSONL file or JSON array, each parsed or carrying its DataError;
+    or every row of a Parquet file or ``datasets`` ``save_to_disk`` folder.
 
     A JSON array that does not parse as a whole raises at once (its rows cannot be
     told apart); a bad JSONL line only marks that line.
     """
+    from gram_rr.data.tables import is_table, iter_table  # tables.py builds on Raw
+
+    if is_table(path):
+        yield from iter_table(path)
+        return
     file = str(path)
     data = read_bytes(path)
     if data.lstrip()[:1] == b"[":

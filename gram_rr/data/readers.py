@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gram_rr.data.benchmarks import read_judgebench, read_llmbar, read_pandalm, read_rmbench
+from gram_rr.data.columns import ColumnMap
 from gram_rr.data.errors import DataError, LoadStats
 from gram_rr.data.fields import Context, Row
 from gram_rr.data.formats import (
@@ -21,7 +22,7 @@ from gram_rr.data.formats import (
     read_pair,
     read_sharegpt_dpo,
 )
-from gram_rr.data.io import iter_raw
+from gram_rr.data.io import Raw, iter_raw
 from gram_rr.data.records import PreferencePair
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,16 @@ class PairList(list):
     stats: LoadStats
 
 
-def load_pairs(path: str | Path, format: str = "auto", strict: bool = True, allow_empty: bool = False) -> PairList:
-    """Read preference pairs from ``path`` (JSONL or a JSON array, optionally gzipped).
+def load_pairs(
+    path: str | Path,
+    format: str = "auto",
+    strict: bool = True,
+    allow_empty: bool = False,
+    columns: dict[str, str] | None = None,
+    labels: dict[Any, str | None] | None = None,
+) -> PairList:
+    """Read preference pairs from ``path``: JSONL or a JSON array (optionally gzipped), a
+    Parquet file, or a folder written by ``datasets``' ``Dataset.save_to_disk``.
 
     ``format`` is one of ``FORMATS`` (``pairs``, ``gram_rr``, ``helpsteer3``, ``dpo``,
     ``hh_rlhf``, ``alpaca_dpo``, ``sharegpt_dpo``, ``messages_dpo``, ``judgebench``,
@@ -92,37 +101,49 @@ def load_pairs(path: str | Path, format: str = "auto", strict: bool = True, allo
     raises ``DataError`` (file, line or record index, field); with ``strict=False`` it is
     skipped, counted in the returned list's ``.stats`` (``skipped``, ``reasons``) and
     logged as a warning. A file without records raises (``strict``) or warns, unless
-    ``allow_empty``.
+    ``allow_empty``. Parquet and ``datasets`` rows are located by their 0-based ``row``.
+
+    ``columns`` (with ``labels`` for the label column's values) reads any other file through
+    a :class:`~gram_rr.data.columns.ColumnMap`, e.g. ``columns={"question": "prompt",
+    "response_a": "answer1", "response_b": "answer2", "label": "winner"}, labels={"model_a":
+    "A", "model_b": "B", "tie": None}``; ``format`` then stays ``"auto"``.
     """
     if format != "auto" and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose 'auto' or one of {sorted(FORMATS)}")
+    if columns is None and labels is not None:
+        raise ValueError("labels maps the values of a mapped label column: pass columns= too")
+    if columns is not None and format != "auto":
+        raise ValueError(f"columns= reads the file through the mapping; drop format={format!r}")
     path = Path(path)
     file = str(path)
     stem = path.name.split(".")[0]
     stats = LoadStats(path=file, format="" if format == "auto" else format)
     pairs = PairList()
     pairs.stats = stats
-    convert = None if format == "auto" else FORMATS[format]
-    first_seen: dict[str, str] = {}  # pair id -> where it was first read ("line 3" / "record 3")
+    convert = ColumnMap(columns, labels) if columns is not None else None if format == "auto" else FORMATS[format]
+    if columns is not None:
+        stats.format = "columns"
+    first_seen: dict[str, str] = {}  # pair id -> where it was first read ("line 3" / "record 3" / "row 3")
     for raw in iter_raw(path):
         stats.read += 1
         try:
             if raw.error is not None:
                 raise raw.error
-            row = Row(raw.value, file, raw.line, raw.record)
+            row = Row(raw.value, file, raw.line, raw.record, raw.row)
             if convert is None:
                 detected = detect_format(raw.value)
                 if detected is None:
                     raise DataError(
                         file, raw.line, None,
-                        f"cannot tell the format from fields {sorted(raw.value)}; pass format= one of {sorted(FORMATS)}",
-                        record=raw.record,
+                        f"cannot tell the format from fields {sorted(raw.value)}; pass format= one of "
+                        f"{sorted(FORMATS)} or map the columns (columns=)",
+                        record=raw.record, row=raw.row,
                     )
                 stats.format, convert = detected, FORMATS[detected]
             pair = convert(row, Context(stem=stem, index=raw.index))
             if pair.id in first_seen:
                 raise row.error("id", "duplicate id", detail=f"{pair.id!r} was first read at {first_seen[pair.id]}")
-            first_seen[pair.id] = f"line {raw.line}" if raw.line is not None else f"record {raw.record}"
+            first_seen[pair.id] = _where(raw)
             pairs.append(pair)
         except DataError as error:
             if strict:
@@ -131,8 +152,14 @@ def load_pairs(path: str | Path, format: str = "auto", strict: bool = True, allo
     stats.loaded = len(pairs)
     if stats.read == 0 and not allow_empty:
         if strict:
-            raise DataError(file, None, None, "the file holds no pairs (no JSON records)")
-        logger.warning("%s: the file holds no pairs (no JSON records)", file)
+            raise DataError(file, None, None, "the file holds no pairs (no records)")
+        logger.warning("%s: the file holds no pairs (no records)", file)
     if stats.skipped:
         logger.warning("%s", stats.summary())
     return pairs
+
+
+def _where(raw: Raw) -> str:
+    if raw.line is not None:
+        return f"line {raw.line}"
+    return f"record {raw.record}" if raw.record is not None else f"row {raw.row}"

@@ -100,19 +100,26 @@ class VLLMEngine(EngineBase):
         from vllm import SamplingParams
 
         greedy = sampling.temperature == 0
-        params = SamplingParams(
-            n=1 if greedy else sampling.n,  # vLLM refuses n > 1 when greedy
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            max_tokens=sampling.max_new_tokens,
-            stop=list(sampling.stop) or None,
-            logprobs=ANSWER_TOP_LOGPROBS,  # top k and the sampled token, raw (before temperature/top-p)
-            seed=None if self.on_cpu else sampling.seed,
-        )
+
+        def params(seed: int | None):
+            return SamplingParams(
+                n=1 if greedy else sampling.n,  # vLLM refuses n > 1 when greedy
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens,
+                stop=list(sampling.stop) or None,
+                logprobs=ANSWER_TOP_LOGPROBS,  # top k and the sampled token, raw (before temperature/top-p)
+                seed=seed,
+            )
+
         if not conversations:
             return []
         prompts = [{"prompt_token_ids": prompt_ids(self.tokenizer, c)} for c in conversations]
-        outputs = self.llm.generate(prompts, params, use_tqdm=len(prompts) > 1)
+        if self.on_cpu or sampling.seed is None:
+            per_request = params(None)
+        else:  # one seed per request: a shared seed would give every prompt the same sampling noise
+            per_request = [params(sampling.seed + i) for i in range(len(prompts))]
+        outputs = self.llm.generate(prompts, per_request, use_tqdm=len(prompts) > 1)
         copies = sampling.n if greedy else 1
         return [
             [

@@ -20,11 +20,17 @@ BENCHMARKS = ("rmbench", "judgebench", "rewardbench", "pairs")
 
 
 def load_workload(
-    benchmark: str, paths: Sequence[str | Path], limit: int | None = None, subset: str | None = None
+    benchmark: str,
+    paths: Sequence[str | Path],
+    limit: int | None = None,
+    subset: str | None = None,
+    columns: dict[str, str] | None = None,
+    labels: dict[Any, str | None] | None = None,
 ) -> list[PreferencePair]:
     """The pairs to judge: the first ``limit`` records of each file (RM-Bench: prompts,
     each expanded to its nine style pairs). ``subset`` names the RewardBench subset of
-    files whose records carry none."""
+    files whose records carry none; ``columns`` and ``labels`` read every file through a
+    column mapping (:func:`gram_rr.data.load_pairs`)."""
     from gram_rr.data import expand_rmbench, load_pairs
     from gram_rr.data.io import iter_raw
 
@@ -32,7 +38,7 @@ def load_workload(
         raise ValueError(f"unknown benchmark {benchmark!r}; choose one of {BENCHMARKS}")
     pairs: list[PreferencePair] = []
     for path in paths:
-        loaded = list(load_pairs(path))[:limit]
+        loaded = list(load_pairs(path, columns=columns, labels=labels))[:limit]
         if benchmark == "rmbench":
             if any("chosen" not in p.metadata for p in loaded):
                 raise ValueError(f"{path} is not an RM-Bench file (rows need chosen[3] and rejected[3] lists)")

@@ -12,6 +12,8 @@ Benchmarks: rmbench (3x3 style matrix, hard/normal/easy, domains), judgebench (b
 orders, +1/-1/0, per category; overall over pairs and as the mean of categories),
 rewardbench (per subset, sections weighted as RewardBench v1), pairs (any labelled
 file: accuracy, both orders, position consistency, abstentions, length buckets).
+--data also takes Parquet files and datasets save_to_disk folders; --columns and
+--label-values read files of any other layout through a column mapping.
 Verdicts are cached in DIR/verdicts.jsonl: rerunning the same command continues
 where it stopped. Prints the Markdown table; with --out also writes DIR/results.json,
 DIR/results.md and DIR/categories.png (and DIR/vote_curve.png with --votes > 1).
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gram_rr.config import ConfigError, from_dict, help_lines, parse_override, set_dotted, to_dict
+from gram_rr.data.columns import add_column_arguments
 from gram_rr.data.records import PreferencePair, render_conversation
 from gram_rr.engines.config import BACKENDS, EngineConfig
 from gram_rr.eval import benchmarks, existing
@@ -59,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--benchmark", required=True, choices=benchmarks.BENCHMARKS)
     parser.add_argument("--model", help="reward reasoner (resolve_model name or folder), or a scalar RM with --scorer")
     parser.add_argument("--data", nargs="+", default=[], help="benchmark file(s) in their original format")
+    add_column_arguments(parser)
     parser.add_argument(
         "--out", help="output folder (verdict cache, results.json/.md, charts); optional when scoring existing files"
     )
@@ -121,7 +125,9 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: Any = None) ->
     ``judge`` is an already loaded judge for ``--model`` to reuse across several
     benchmarks (left open); by default one is built only when some pair is not cached."""
     judge_config, engine_config, scorer_config = _configs(args)
-    pairs = benchmarks.load_workload(args.benchmark, args.data, limit=args.limit, subset=args.subset)
+    pairs = benchmarks.load_workload(
+        args.benchmark, args.data, limit=args.limit, subset=args.subset, columns=args.columns, labels=args.label_values
+    )
     settings: dict[str, Any] = {"model": args.model, "votes": args.votes, "both_orders": both_orders}
     if args.scorer:
         settings["scorer"] = to_dict(scorer_config)
@@ -180,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not args.data:
                     raise ValueError("scoring a verdict file needs the --data it was judged on")
                 result = existing.score_verdict_file(
-                    args.benchmark, args.judgments, args.data, limit=args.limit, subset=args.subset
+                    args.benchmark, args.judgments, args.data, limit=args.limit, subset=args.subset,
+                    columns=args.columns, labels=args.label_values,
                 )
             result["run"] = {"judgments": args.judgments, **result.get("run", {})}
         elif args.scores:

@@ -98,10 +98,13 @@ def score_verdict_file(
     data_paths: list[str],
     limit: int | None = None,
     subset: str | None = None,
+    columns: dict[str, str] | None = None,
+    labels: dict[Any, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The benchmark report of a verdict file on the pairs of ``data_paths``; RewardBench's
-    tie credit is that of the judge kind the file's settings name (0 scalar, 0.5 generative)."""
-    pairs = benchmarks.load_workload(benchmark, data_paths, limit=limit, subset=subset)
+    """The benchmark report of a verdict file on the pairs of ``data_paths`` (read through
+    ``columns``/``labels`` when given); RewardBench's tie credit is that of the judge kind
+    the file's settings name (0 scalar, 0.5 generative)."""
+    pairs = benchmarks.load_workload(benchmark, data_paths, limit=limit, subset=subset, columns=columns, labels=labels)
     loaded = load_verdict_file(verdict_path)
     verdicts = [loaded.get(p) for p in pairs]
     missing = [p.id for p, v in zip(pairs, verdicts) if v is None]

@@ -25,7 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Overrides: any recipe field as key=value, e.g. data.unlabeled_per_round=32 reasoner_train.learning_rate=1e-4. "
         "--help-fields lists them all.",
     )
-    parser.add_argument("--recipe", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/cpu-default.yaml)")
+    parser.add_argument("--recipe", default=str(DEFAULT_RECIPE), help="recipe YAML file or shipped recipe name (python -m gram_rr.recipes list; default: %(default)s)")
     parser.add_argument("--rounds", type=int, help="self-training rounds (overrides the recipe's `rounds`)")
     parser.add_argument("--output-dir", help="run directory (overrides `output_dir`)")
     parser.add_argument("--ray-address", help="join this Ray cluster (or set RAY_ADDRESS); output_dir must be on storage all nodes see")

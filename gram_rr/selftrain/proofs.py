@@ -9,8 +9,11 @@ transformers engine records them before its warpers), so only ``log p(z)`` needs
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from gram_rr.data.records import PreferencePair
 from gram_rr.engines.base import Engine, SamplingConfig
@@ -28,13 +31,19 @@ def selection_score(logp_conditional: float, logp_unconditional: float) -> float
 
 
 @dataclass
-class ProofResult:
-    """Proved pairs (rationale set) and what the filters did."""
+class ProofCounts:
+    """What the filters did: samples drawn, samples each filter rejected, pairs left without a proof."""
 
-    pairs: list[PreferencePair]
-    rejected_samples: dict[str, int] = field(default_factory=dict)
+    rejected_samples: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PROOF_FILTERS, 0))
     pairs_without_proof: int = 0
     samples: int = 0
+
+
+@dataclass
+class ProofResult(ProofCounts):
+    """Proved pairs (rationale set) and what the filters did."""
+
+    pairs: list[PreferencePair] = field(default_factory=list)
 
 
 def _messages(pair: PreferencePair) -> list[dict[str, str]]:
@@ -42,25 +51,34 @@ def _messages(pair: PreferencePair) -> list[dict[str, str]]:
     return prover_messages(pair.question, pair.response_a, pair.response_b, pair.label)
 
 
-def prove(pairs: list[PreferencePair], prover: Engine | None, proofs: ProofConfig, filters: FilterConfig) -> ProofResult:
-    """Sample ``proofs.samples`` proofs per pair in one batch, filter them, keep the best-scored one."""
+def best_proofs(
+    pairs: list[PreferencePair], prover: Engine | None, proofs: ProofConfig, filters: FilterConfig
+) -> list[dict[str, Any]]:
+    """Sample ``proofs.samples`` proofs per pair in one batch, filter them, pick each pair's best-scored one.
+
+    One record per pair: ``id``, ``samples`` drawn, ``rejected`` (filter -> samples it dropped),
+    and the best valid proof's ``rationale`` and rounded ``score`` (both None when none passed).
+    Duplicates across pairs are left to :func:`proved_pairs`.
+    """
     if not pairs:
-        return ProofResult(pairs=[], rejected_samples={name: 0 for name in PROOF_FILTERS})
+        return []
     assert prover is not None, "pairs to prove need a prover engine"
     sampling = SamplingConfig(
         n=proofs.samples, temperature=proofs.temperature, top_p=proofs.top_p, max_new_tokens=proofs.max_new_tokens
     )
     outputs = prover.generate([_messages(p) for p in pairs], sampling)
-    rejected: Counter[str] = Counter({name: 0 for name in PROOF_FILTERS})
+    records: list[dict[str, Any]] = []
     candidates: list[tuple[int, str]] = []  # (pair index, proof text) of every valid sample
     conditional: list[float | None] = []  # log p(z|s,l) as sampled, when the engine reported it
     for index, (pair, completions) in enumerate(zip(pairs, outputs)):
+        rejected: Counter[str] = Counter()
         for check in check_proofs(pair, completions, filters):
             if check.rejected_by:
                 rejected[check.rejected_by] += 1
             else:
                 candidates.append((index, check.completion.text))
                 conditional.append(check.completion.logprob)
+        records.append({"id": pair.id, "samples": len(completions), "rejected": dict(rejected), "rationale": None, "score": None})
     if any(value is None for value in conditional):  # an engine without sample log-probs: one more pass
         conditional = prover.score([_messages(pairs[i]) for i, _ in candidates], [text for _, text in candidates])
     unconditional = prover.score([None] * len(candidates), [text for _, text in candidates])
@@ -69,24 +87,45 @@ def prove(pairs: list[PreferencePair], prover: Engine | None, proofs: ProofConfi
         score = selection_score(cond, uncond)
         if index not in best or score > best[index][0]:
             best[index] = (score, text)
-    proved, kept_rationales = [], set()
-    for index in sorted(best):
-        score, text = best[index]
-        rationale = parse_judgment(text).rationale
-        key = normalise(rationale)
+    for index, (score, text) in best.items():
+        records[index].update(rationale=parse_judgment(text).rationale, score=round(score, 6))
+    return records
+
+
+def proved_pairs(
+    pairs: Iterable[PreferencePair], records: Iterable[dict[str, Any]], counts: ProofCounts
+) -> Iterator[PreferencePair]:
+    """The proved pairs, in order, from :func:`best_proofs` records (one per pair, same order).
+
+    A best proof whose rationale an earlier pair already holds is dropped as a duplicate (the
+    rationales seen are kept as 16-byte digests). Counts are added to ``counts`` as pairs go by.
+    """
+    kept_rationales: set[bytes] = set()
+    for pair, record in zip(pairs, records, strict=True):
+        if record["id"] != pair.id:
+            raise ValueError(f"proof record {record['id']!r} does not belong to pair {pair.id!r}")
+        counts.samples += record["samples"]
+        for name, count in record["rejected"].items():
+            counts.rejected_samples[name] += count
+        rationale = record["rationale"]
+        if rationale is None:
+            counts.pairs_without_proof += 1
+            continue
+        key = hashlib.blake2b(normalise(rationale).encode(), digest_size=16).digest()
         if key in kept_rationales:  # two pairs ended with the same best proof
-            rejected["duplicate"] += 1
+            counts.rejected_samples["duplicate"] += 1
+            counts.pairs_without_proof += 1
             continue
         kept_rationales.add(key)
-        pair = pairs[index]
-        proved.append(
-            PreferencePair(
-                id=pair.id, question=pair.question, response_a=pair.response_a, response_b=pair.response_b,
-                label=pair.label, rationale=rationale, source=pair.source, conversation=pair.conversation,
-                metadata={**pair.metadata, "proof_score": round(score, 6)},
-            )
+        yield PreferencePair(
+            id=pair.id, question=pair.question, response_a=pair.response_a, response_b=pair.response_b,
+            label=pair.label, rationale=rationale, source=pair.source, conversation=pair.conversation,
+            metadata={**pair.metadata, "proof_score": record["score"]},
         )
-    return ProofResult(
-        pairs=proved, rejected_samples=dict(rejected), pairs_without_proof=len(pairs) - len(proved),
-        samples=sum(len(c) for c in outputs),
-    )
+
+
+def prove(pairs: list[PreferencePair], prover: Engine | None, proofs: ProofConfig, filters: FilterConfig) -> ProofResult:
+    """Best-of-k proofs for ``pairs`` in one batch: :func:`best_proofs`, then :func:`proved_pairs`."""
+    result = ProofResult()
+    result.pairs = list(proved_pairs(pairs, best_proofs(pairs, prover, proofs, filters), result))
+    return result

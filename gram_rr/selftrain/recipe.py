@@ -11,9 +11,10 @@ from typing import Literal
 from gram_rr.config import from_dict, load_yaml, to_dict
 from gram_rr.data.swap import OrderAugment
 from gram_rr.engines.config import EngineConfig
+from gram_rr.recipes import resolve_recipe
 from gram_rr.train import TrainConfig
 
-DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "cpu-default.yaml"
+DEFAULT_RECIPE = "cpu-default"  # a shipped recipe (python -m gram_rr.recipes list)
 
 
 @dataclass
@@ -125,6 +126,12 @@ class SelfTrainRecipe:
         metadata={"help": "generate on Ray engine actors and train through Ray Train (local Ray unless --ray-address); "
                   "false runs everything in this process"},
     )
+    generation_chunk_pairs: int = field(
+        default=4096,
+        metadata={"range": (1, None), "help": "pairs per chunk of a predict or proofs stage: each finished chunk is "
+                  "appended to the stage's chunks.jsonl, so a crash loses at most one chunk and memory holds one chunk's "
+                  "generations; each chunk samples with its own seed. The default holds a CPU recipe's stage in one chunk"},
+    )
     data: DataConfig = field(default_factory=DataConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     prover_train: TrainConfig = field(default_factory=TrainConfig)
@@ -146,7 +153,8 @@ _SECTION_RUN_INDEPENDENT = {
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SelfTrainRecipe:
-    """Read a recipe file, apply ``key=value`` overrides, and type-check it."""
+    """Read a recipe (a file, or a shipped recipe's name), apply ``key=value`` overrides, and type-check it."""
+    path = resolve_recipe(path)
     return from_dict(SelfTrainRecipe, load_yaml(path, overrides), where=str(path))
 
 

@@ -3,7 +3,8 @@
 A stage works in ``stages/.NAME.partial`` and is published by renaming it to
 ``stages/NAME`` and then recording it in ``manifest.json`` (written atomically). A crash
 at any moment leaves either no record (the stage reruns; a training stage resumes from
-its checkpoints in the partial folder) or a finished stage; never half a stage.
+its checkpoints in the partial folder, a generation stage from its chunk log there) or a
+finished stage; never half a stage.
 """
 
 from __future__ import annotations

@@ -25,11 +25,14 @@ from gram_rr.engines.base import Engine
 from gram_rr.eval.pairs import pair_metrics
 from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.models import resolve_model
+from gram_rr.resources import data_path
+from gram_rr.selftrain.chunks import ChunkLog, ChunkWork, run_in_chunks
 from gram_rr.selftrain.filters import PREDICTION_DROPS, balance_labels, keep_prediction, predicted_label
-from gram_rr.selftrain.proofs import prove
-from gram_rr.selftrain.recipe import SelfTrainRecipe
+from gram_rr.selftrain.proofs import ProofCounts, best_proofs, proved_pairs
+from gram_rr.selftrain.recipe import PredictConfig, SelfTrainRecipe
 from gram_rr.selftrain.rundir import RunDirectory
 from gram_rr.train import sft_examples, train_sft
+from gram_rr.verdict import Verdict
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Stage:
     title: str
     run: Callable[[Path], dict[str, Any]]
     trains: bool = False  # a training stage keeps its work folder (checkpoints) across restarts
+    chunked: bool = False  # a generation stage in chunks keeps its work folder (its chunk log) too
 
 
 class EngineSlot:
@@ -74,19 +78,21 @@ class EngineSlot:
         self.engine, self.model = None, None
 
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _data_path(path: str) -> Path:
-    """A data path as given, or, when relative and absent here, inside the gram-rr checkout (the demo data)."""
-    given = Path(path)
-    if given.exists() or given.is_absolute() or not (PROJECT_ROOT / given).exists():
-        return given
-    return PROJECT_ROOT / given
-
-
 def _first(pairs: list[PreferencePair], n: int | None) -> list[PreferencePair]:
     return pairs if n is None else pairs[:n]
+
+
+def _prediction_record(pair: PreferencePair, verdict: Verdict, config: PredictConfig) -> dict[str, Any]:
+    """What a predict stage keeps of one verdict: the pseudo-label, why it is dropped (None: kept), and counts."""
+    label = predicted_label(verdict, config)
+    # label_probability: the judge's P(label is right), which stays true if balance_labels swaps A and B
+    label_probability = None
+    if verdict.probability is not None:
+        label_probability = verdict.probability if label == "A" else 1.0 - verdict.probability
+    return {
+        "id": pair.id, "label": label, "dropped": keep_prediction(verdict, config), "vote_share": verdict.confidence,
+        "label_probability": label_probability, "abstentions": verdict.abstentions, "votes": len(verdict.votes),
+    }
 
 
 class Pipeline:
@@ -96,10 +102,10 @@ class Pipeline:
         self.recipe, self.run = recipe, run
         self.engines = EngineSlot(recipe)
         data = recipe.data
-        self.seed_pairs = _first(load_pairs(_data_path(data.seed)), data.seed_size)
-        self.labeled_pairs = _first(load_pairs(_data_path(data.labeled)), data.labeled_size)
-        self.unlabeled_pairs = load_pairs(_data_path(data.unlabeled))
-        self.test_pairs = _first(load_pairs(_data_path(data.test)), data.test_size)
+        self.seed_pairs = _first(load_pairs(data_path(data.seed)), data.seed_size)
+        self.labeled_pairs = _first(load_pairs(data_path(data.labeled)), data.labeled_size)
+        self.unlabeled_pairs = load_pairs(data_path(data.unlabeled))
+        self.test_pairs = _first(load_pairs(data_path(data.test)), data.test_size)
         needed = data.unlabeled_per_round * recipe.rounds
         if len(self.unlabeled_pairs) < needed:
             raise ValueError(
@@ -119,14 +125,16 @@ class Pipeline:
             plan.append(Stage("eval-base", "evaluate the untrained model", lambda w: self._evaluate(w, resolve_model(r.model))))
         plan += [
             Stage("prover", "SFT the prover on the seed rationales", self._train_prover, trains=True),
-            Stage("proofs-0", "prover proves the labeled pairs", self._prove_labeled),
+            Stage("proofs-0", "prover proves the labeled pairs", self._prove_labeled, chunked=True),
             Stage("reasoner-0", "SFT the reasoner on the proved pairs", lambda w: self._train_reasoner(w, 0), trains=True),
             Stage("eval-0", "evaluate reasoner 0", lambda w: self._evaluate(w, self._reasoner(0))),
         ]
         for k in range(1, r.rounds + 1):
             plan += [
-                Stage(f"predict-{k}", f"reasoner {k - 1} pseudo-labels batch {k}", lambda w, k=k: self._predict(w, k)),
-                Stage(f"proofs-{k}", f"prover proves round {k} labels", lambda w, k=k: self._prove_predicted(w, k)),
+                Stage(f"predict-{k}", f"reasoner {k - 1} pseudo-labels batch {k}", lambda w, k=k: self._predict(w, k),
+                      chunked=True),
+                Stage(f"proofs-{k}", f"prover proves round {k} labels", lambda w, k=k: self._prove_predicted(w, k),
+                      chunked=True),
                 Stage(f"reasoner-{k}", f"SFT reasoner {k}", lambda w, k=k: self._train_reasoner(w, k), trains=True),
                 Stage(f"eval-{k}", f"evaluate reasoner {k}", lambda w, k=k: self._evaluate(w, self._reasoner(k))),
             ]
@@ -141,7 +149,7 @@ class Pipeline:
     def execute(self, stage: Stage) -> dict[str, Any]:
         assert self.run is not None, "a pipeline built without a run directory can only plan"
         started = time.time()
-        work = self.run.partial(stage.name, keep=stage.trains)
+        work = self.run.partial(stage.name, keep=stage.trains or stage.chunked)
         try:
             info = stage.run(work)
         finally:
@@ -188,62 +196,75 @@ class Pipeline:
     def _train_prover(self, work: Path) -> dict[str, Any]:
         return self._train(work, "prover", resolve_model(self.recipe.model), self.seed_pairs, self.recipe.prover_train)
 
-    def _prove(self, work: Path, pairs: list[PreferencePair]) -> dict[str, Any]:
-        prover = self.engines.get(self._prover()) if pairs else None  # no engine start for an empty batch
-        result = prove(pairs, prover, self.recipe.proofs, self.recipe.filters)
-        write_pairs(work / "proved.jsonl", result.pairs)
+    def _in_chunks(self, work: Path, stage: str, pairs: list[PreferencePair], model: str,
+                   chunk_work: ChunkWork) -> tuple[ChunkLog, dict[str, int]]:
+        """Run a generation stage chunk by chunk into ``work/chunks.jsonl``, skipping the chunks it holds."""
+        log = ChunkLog(work / "chunks.jsonl")
+        counts = run_in_chunks(log, pairs, self.recipe.generation_chunk_pairs, self.recipe.seed, stage,
+                               lambda: self.engines.get(model), chunk_work)
+        return log, counts
+
+    def _prove(self, work: Path, stage: str, pairs: list[PreferencePair]) -> dict[str, Any]:
+        r = self.recipe
+        log, chunks = self._in_chunks(work, stage, pairs, self._prover(),
+                                      lambda chunk, prover: best_proofs(chunk, prover, r.proofs, r.filters))
+        counts = ProofCounts()
+        write_pairs(work / "proved.jsonl", proved_pairs(pairs, log.records(), counts))
         return {
-            "pairs_in": len(pairs), "proved": len(result.pairs), "pairs_without_proof": result.pairs_without_proof,
-            "proof_samples": result.samples, "proof_samples_rejected": result.rejected_samples,
+            "pairs_in": len(pairs), "proved": len(pairs) - counts.pairs_without_proof,
+            "pairs_without_proof": counts.pairs_without_proof, "proof_samples": counts.samples,
+            "proof_samples_rejected": counts.rejected_samples, **chunks,
         }
 
     def _prove_labeled(self, work: Path) -> dict[str, Any]:
-        return self._prove(work, self.labeled_pairs)
+        return self._prove(work, "proofs-0", self.labeled_pairs)
 
     def _predict(self, work: Path, k: int) -> dict[str, Any]:
         p = self.recipe.predict
         size = self.recipe.data.unlabeled_per_round
         batch = self.unlabeled_pairs[(k - 1) * size : k * size]
-        judge = RewardReasoner(
-            self.engines.get(self._reasoner(k - 1)),
-            JudgeConfig(votes=p.votes, both_orders=p.both_orders, temperature=p.temperature, max_new_tokens=p.max_new_tokens),
-        )
-        verdicts = judge.compare_many(batch, votes=p.votes, both_orders=p.both_orders)
+        judge_config = JudgeConfig(votes=p.votes, both_orders=p.both_orders, temperature=p.temperature,
+                                   max_new_tokens=p.max_new_tokens)
+
+        def judge(pairs: list[PreferencePair], engine: Engine) -> list[dict[str, Any]]:
+            verdicts = RewardReasoner(engine, judge_config).compare_many(pairs, votes=p.votes, both_orders=p.both_orders)
+            return [_prediction_record(pair, verdict, p) for pair, verdict in zip(pairs, verdicts)]
+
+        log, chunks = self._in_chunks(work, f"predict-{k}", batch, self._reasoner(k - 1), judge)
         kept, dropped = [], Counter(dict.fromkeys(PREDICTION_DROPS[p.select], 0))
-        gold_known = correct_all = correct_kept = 0
-        for pair, verdict in zip(batch, verdicts):
-            label = predicted_label(verdict, p)
+        gold_known = correct_all = correct_kept = abstentions = votes = 0
+        for pair, record in zip(batch, log.records(), strict=True):
+            if record["id"] != pair.id:
+                raise ValueError(f"prediction record {record['id']!r} does not belong to pair {pair.id!r}")
+            label = record["label"]
+            abstentions += record["abstentions"]
+            votes += record["votes"]
             gold = pair.metadata.get("gold_label")  # demo data only; used for the report, never for training
             if gold is not None:
                 gold_known += 1
                 correct_all += label == gold
-            reason = keep_prediction(verdict, p)
-            if reason:
-                dropped[reason] += 1
+            if record["dropped"]:
+                dropped[record["dropped"]] += 1
                 continue
             correct_kept += gold is not None and label == gold
-            # label_probability: the judge's P(label is right), which stays true if balance_labels swaps A and B
-            label_probability = None
-            if verdict.probability is not None:
-                label_probability = verdict.probability if label == "A" else 1.0 - verdict.probability
-            metadata = {**pair.metadata, "vote_share": verdict.confidence, "label_probability": label_probability}
+            metadata = {**pair.metadata, "vote_share": record["vote_share"], "label_probability": record["label_probability"]}
             kept.append(dataclasses.replace(pair, label=label, metadata=metadata))
         if self.recipe.filters.balance_labels:
             kept = balance_labels(kept, seed=self.recipe.seed + k)
         write_pairs(work / "predicted.jsonl", kept)
         info: dict[str, Any] = {
             "predicted": len(batch), "kept": len(kept), "dropped": dict(dropped),
-            "abstention_rate": 100 * sum(v.abstentions for v in verdicts) / max(1, sum(len(v.votes) for v in verdicts)),
+            "abstention_rate": 100 * abstentions / max(1, votes),
             "labels_kept": dict(Counter(p.label for p in kept)),
         }
         if gold_known:
             info["pseudo_label_accuracy"] = 100 * correct_all / gold_known
             kept_with_gold = sum(p.metadata.get("gold_label") is not None for p in kept)
             info["pseudo_label_accuracy_kept"] = 100 * correct_kept / kept_with_gold if kept_with_gold else None
-        return info
+        return {**info, **chunks}
 
     def _prove_predicted(self, work: Path, k: int) -> dict[str, Any]:
-        return self._prove(work, load_pairs(self.run.path(f"predict-{k}") / "predicted.jsonl", allow_empty=True))
+        return self._prove(work, f"proofs-{k}", load_pairs(self.run.path(f"predict-{k}") / "predicted.jsonl", allow_empty=True))
 
     def _train_reasoner(self, work: Path, k: int) -> dict[str, Any]:
         r = self.recipe

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gram_rr.config import from_dict, interpolate, load_yaml, parse_override, set_dotted
+from gram_rr.recipes import resolve_recipe
 from gram_rr.training.config import TrainConfig
 
 SECTIONS = ("{role}_train", "train")
@@ -22,7 +23,7 @@ def train_section(tree: dict, role: str) -> str:
 def load_train_config(recipe: str | Path | None, role: str, overrides: Sequence[str] = ()) -> TrainConfig:
     """TrainConfig for ``role``; overrides are ``key=value`` with keys bare (``epochs=2``),
     ``train.``-prefixed, or prefixed with the role's section (``prover_train.epochs=2``)."""
-    tree = load_yaml(recipe) if recipe is not None else {}
+    tree = load_yaml(resolve_recipe(recipe)) if recipe is not None else {}
     section = train_section(tree, role)
     for text in overrides:
         key, value = parse_override(text)
