@@ -1,4 +1,4 @@
-"""Build hook: the wheel carries the top-level prompts/, recipes/ and data/ folders as gram_rr/_resources/.
+"""Build hook: the wheel carries the top-level prompts/, recipes/, data/ and benchmarks/ folders as gram_rr/_resources/.
 
 Everything else about the package is in pyproject.toml. At run time gram_rr.resources finds
 these files inside the installed package, or the top-level folders of a checkout (editable install).
@@ -10,7 +10,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-SHIPPED_FOLDERS = ("prompts", "recipes", "data")
+SHIPPED_FOLDERS = ("prompts", "recipes", "data", "benchmarks")
 PACKAGED = Path("gram_rr", "_resources")
 
 

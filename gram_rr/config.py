@@ -11,6 +11,7 @@ import dataclasses
 import re
 import types
 import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,40 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} is not of the form key=value (e.g. train.epochs=2)")
     return key.strip().lstrip("-"), yaml.safe_load(value) if value.strip() else None
+
+
+def apply_overrides(
+    tree: dict[str, Any],
+    overrides: Sequence[str],
+    sections: Sequence[str] = (),
+    qualify: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """Set every ``key=value`` of ``overrides`` in ``tree`` (in place) and return it.
+
+    ``qualify`` rewrites each key first (e.g. a bare ``epochs`` to ``prover_train.epochs``);
+    with ``sections``, a key must start with one of them.
+    """
+    for text in overrides:
+        key, value = parse_override(text)
+        if qualify is not None:
+            key = qualify(key)
+        if sections and key.split(".")[0] not in sections:
+            prefixes = [f"'{name}.'" for name in sections]
+            allowed = prefixes[0] if len(prefixes) == 1 else f"{', '.join(prefixes[:-1])} or {prefixes[-1]}"
+            raise ConfigError(f"override {text!r}: keys start with {allowed}")
+        set_dotted(tree, key, value)
+    return tree
+
+
+def section_configs(sections: dict[str, tuple[type, dict[str, Any]]], overrides: Sequence[str]) -> dict[str, Any]:
+    """One dataclass per section, from its given values plus ``section.key=value`` overrides.
+
+    ``sections`` maps a section name to its dataclass and starting values, e.g.
+    ``{"judge": (JudgeConfig, {}), "engine": (EngineConfig, {"model": "m"})}``.
+    """
+    tree = {name: dict(values) for name, (_, values) in sections.items()}
+    apply_overrides(tree, overrides, sections=tuple(sections))
+    return {name: from_dict(cls, tree[name], name) for name, (cls, _) in sections.items()}
 
 
 def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
@@ -82,10 +117,7 @@ def load_yaml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: a recipe must be a mapping of sections")
-    for text in overrides:
-        key, value = parse_override(text)
-        set_dotted(tree, key, value)
-    return interpolate(tree)
+    return interpolate(apply_overrides(tree, overrides))
 
 
 def from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "") -> T:

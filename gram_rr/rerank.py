@@ -28,7 +28,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gram_rr.config import ConfigError, from_dict, help_lines, parse_override, set_dotted
+from gram_rr.cli_args import overrides_epilog
+from gram_rr.config import ConfigError, section_configs
 from gram_rr.data.errors import DataError
 from gram_rr.engines.config import BACKENDS, EngineConfig
 from gram_rr.judge import JudgeConfig, RewardReasoner, Selection
@@ -203,8 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m gram_rr.rerank",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="overrides (key=value):\n  "
-        + "\n  ".join(help_lines(JudgeConfig, "judge.") + help_lines(EngineConfig, "engine.")),
+        epilog=overrides_epilog({"judge": JudgeConfig, "engine": EngineConfig}),
     )
     parser.add_argument("--model", required=True, help="model name (resolve_model) or checkpoint folder")
     parser.add_argument("--input", required=True, help="JSONL of {question|messages, candidates}")
@@ -217,13 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[JudgeConfig, EngineConfig]:
-    tree: dict[str, Any] = {"judge": {}, "engine": {"backend": args.engine, "model": args.model}}
-    for text in args.overrides:
-        key, value = parse_override(text)
-        if key.split(".")[0] not in tree:
-            raise ConfigError(f"override {text!r}: keys start with 'judge.' or 'engine.'")
-        set_dotted(tree, key, value)
-    return from_dict(JudgeConfig, tree["judge"], "judge"), from_dict(EngineConfig, tree["engine"], "engine")
+    configs = section_configs(
+        {"judge": (JudgeConfig, {}), "engine": (EngineConfig, {"backend": args.engine, "model": args.model})},
+        args.overrides,
+    )
+    return configs["judge"], configs["engine"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

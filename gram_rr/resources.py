@@ -1,6 +1,6 @@
-"""Files that ship with gram-rr: the prompt templates, the recipes and the demo data.
+"""Files that ship with gram-rr: the prompt templates, the recipes, the demo data and the speed benchmark.
 
-A wheel carries the repository's top-level ``prompts/``, ``recipes/`` and ``data/`` folders
+A wheel carries the repository's top-level ``prompts/``, ``recipes/``, ``data/`` and ``benchmarks/`` folders
 inside the package, as ``gram_rr/_resources/`` (``setup.py`` copies them at build time); a
 checkout (editable install) reads the top-level folders themselves.
 """
@@ -12,20 +12,20 @@ from importlib.resources import files
 from pathlib import Path
 
 PACKAGED = "_resources"
-SHIPPED_FOLDERS = ("prompts", "recipes", "data")
+SHIPPED_FOLDERS = ("prompts", "recipes", "data", "benchmarks")
 _CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @lru_cache(maxsize=None)
 def shipped_root() -> Path:
-    """The folder holding ``prompts/``, ``recipes/`` and ``data/``: the installed package's copy, else the checkout."""
+    """The folder holding the shipped folders: the installed package's copy, else the checkout."""
     packaged = files("gram_rr") / PACKAGED
     if isinstance(packaged, Path) and packaged.is_dir():
         return packaged
     if all((_CHECKOUT_ROOT / name).is_dir() for name in SHIPPED_FOLDERS):
         return _CHECKOUT_ROOT
     raise FileNotFoundError(
-        f"gram-rr's prompts, recipes and data are neither in {packaged} (a wheel install) nor in "
+        f"gram-rr's shipped folders {SHIPPED_FOLDERS} are neither in {packaged} (a wheel install) nor in "
         f"{_CHECKOUT_ROOT} (a checkout); reinstall gram-rr"
     )
 

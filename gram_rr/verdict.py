@@ -35,8 +35,10 @@ class Verdict:
     """The combined result for one pair.
 
     ``winner`` is ``"A"``, ``"B"`` or ``None`` (every vote abstained, or an exact tie).
-    ``confidence`` is the winner's share of all votes cast, abstentions included, so
-    abstentions and order disagreements lower it; 0.0 when there is no winner.
+    ``confidence`` is the winner's vote share: its votes over all votes cast, abstentions
+    included, so abstentions and order disagreements lower it; 0.0 when there is no winner
+    (self-training's ``predict.min_vote_share`` is a floor on it). ``answer_shares`` gives
+    each answer's share of all votes, the winner's or not.
     ``probability`` is P(A better than B) pooled over the votes that carry one
     (:func:`pooled_probability`); None when none does.
     """
@@ -51,7 +53,8 @@ class Verdict:
         return sum(v.answer is None for v in self.votes)
 
     @property
-    def vote_share(self) -> dict[str, float]:
+    def answer_shares(self) -> dict[str, float]:
+        """``{"A": share, "B": share}`` of all votes cast (abstentions make them sum to less than 1)."""
         total = len(self.votes) or 1
         return {k: sum(v.answer == k for v in self.votes) / total for k in ("A", "B")}
 

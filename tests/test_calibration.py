@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gram_rr.data.records import PreferencePair
-from gram_rr.eval import benchmarks, rmbench
+from gram_rr.eval import rmbench, workloads
 from gram_rr.eval.calibration import calibration_metrics, confidence_bin, plot_reliability, roc_auc
 from gram_rr.eval.pairs import pair_metrics
 from gram_rr.eval.report import markdown, write_report
@@ -159,7 +159,7 @@ def test_eval_report_prints_probability_tables_and_draws_reliability(tmp_path: P
     pairs = [pair(f"p{k}", "A" if k % 2 else "B") for k in range(6)]
     probabilities = [0.2, 0.7, 0.55, 0.9, None, 0.45]  # labels B, A, B, A, B, A
     verdicts = [verdict(p, ("A",)) for p in probabilities]
-    result = benchmarks.report("pairs", pairs, verdicts, tie_credit=0.5)
+    result = workloads.report("pairs", pairs, verdicts, tie_credit=0.5)
     calibration = result["diagnostics"]["probability"]
     assert calibration["n"] == 5 and calibration["missing"] == 1
     text = markdown(result)
@@ -173,7 +173,7 @@ def test_eval_report_prints_probability_tables_and_draws_reliability(tmp_path: P
     assert (tmp_path / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "results.json").read_text())["diagnostics"]["probability"]["n"] == 5
     # without probabilities: no table, no diagram
-    plain = benchmarks.report("pairs", pairs, [verdict(None, ("A",)) for _ in pairs], tie_credit=0.5)
+    plain = workloads.report("pairs", pairs, [verdict(None, ("A",)) for _ in pairs], tie_credit=0.5)
     assert "AUC" not in markdown(plain)
     assert "reliability" not in write_report(tmp_path / "plain", plain)
 
@@ -186,7 +186,7 @@ def rmbench_pairs(tmp_path: Path) -> list[PreferencePair]:
              "rejected": [f"r{j}" * (j + 1) for j in range(3)]}]
     path = tmp_path / "chat_filtered.json"
     path.write_text(json.dumps(rows))
-    pairs = benchmarks.load_workload("rmbench", [path])
+    pairs = workloads.load_workload("rmbench", [path])
     assert len(pairs) == 9 and {p.label for p in pairs} == {"A", "B"}  # chosen sits at A and at B
     return pairs
 
@@ -204,7 +204,7 @@ def test_rmbench_uses_the_probability_of_the_chosen_response(tmp_path: Path):
         return 0.8 if p.metadata["chosen_style"] >= p.metadata["rejected_style"] else 0.3
 
     verdicts = [verdict(p_of_a(p, p_chosen(p)), (None,)) for p in pairs]
-    chat = benchmarks.report("rmbench", pairs, verdicts, tie_credit=0.5)["metrics"]["domains"]["chat"]
+    chat = workloads.report("rmbench", pairs, verdicts, tie_credit=0.5)["metrics"]["domains"]["chat"]
     assert (chat["hard"], chat["normal"], chat["easy"]) == (0.0, 100.0, 100.0)
     assert chat["avg"] == pytest.approx(200 / 3)
 
@@ -223,7 +223,7 @@ def test_rmbench_probability_ties_are_wrong_and_missing_ones_fall_back_to_votes(
             verdicts.append(verdict(p_of_a(p, 0.4), (p.label,)))
         cells[(i, j)] = rmbench.chosen_wins(p, verdicts[-1])
     assert cells == {(i, j): i < j for i in range(3) for j in range(3)}
-    result = benchmarks.report("rmbench", pairs, verdicts, tie_credit=0.5)
+    result = workloads.report("rmbench", pairs, verdicts, tie_credit=0.5)
     chat = result["metrics"]["domains"]["chat"]
     assert (chat["hard"], chat["normal"], chat["easy"]) == (100.0, 0.0, 0.0)
     assert result["diagnostics"]["probability"]["n"] == 6 and result["diagnostics"]["probability"]["missing"] == 3

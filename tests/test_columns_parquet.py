@@ -13,7 +13,7 @@ from gram_rr import PreferencePair, load_pairs
 from gram_rr.data import DataError
 from gram_rr.data.columns import ColumnMap, parse_columns, parse_label_values
 from gram_rr.data.placement import chosen_first
-from gram_rr.eval import benchmarks
+from gram_rr.eval import workloads
 from gram_rr.eval.cli import build_parser as eval_parser
 from gram_rr.train import build_parser as train_parser
 
@@ -204,5 +204,5 @@ def test_cli_flags(build_parser, capsys: pytest.CaptureFixture) -> None:
 
 def test_eval_workload_reads_through_the_mapping(tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "arena.jsonl", _arena(4))
-    pairs = benchmarks.load_workload("pairs", [path], limit=3, columns=ARENA, labels=ARENA_LABELS)
+    pairs = workloads.load_workload("pairs", [path], limit=3, columns=ARENA, labels=ARENA_LABELS)
     assert [(p.id, p.label) for p in pairs] == [("q0", "A"), ("q1", "B"), ("q2", None)]

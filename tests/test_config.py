@@ -61,3 +61,46 @@ def test_shipped_recipes_load(name):
     path = Path(__file__).resolve().parents[1] / "recipes" / f"{name}.yaml"
     recipe = load_recipe(path)
     assert recipe.rounds >= 1 and recipe.engine.model == recipe.model
+
+
+def test_section_configs_apply_overrides_per_section_and_name_the_allowed_prefixes():
+    from gram_rr.config import section_configs
+
+    sections = {"outer": (Outer, {"model": "given"}), "inner": (Inner, {})}
+    configs = section_configs(sections, ["outer.steps=4", "inner.names=[a, b]"])
+    assert configs == {"outer": Outer(model="given", steps=4), "inner": Inner(names=["a", "b"])}
+    with pytest.raises(ConfigError, match=r"^override 'judge.votes=2': keys start with 'outer.' or 'inner.'$"):
+        section_configs(sections, ["judge.votes=2"])
+    with pytest.raises(ConfigError, match=r"^outer: unknown key\(s\) \['speed'\]"):
+        section_configs(sections, ["outer.speed=1"])
+
+
+def test_apply_overrides_qualifies_bare_keys():
+    from gram_rr.config import apply_overrides
+
+    tree = apply_overrides({"s": {"steps": 1}}, ["steps=2", "s.model=x"], qualify=lambda k: k if "." in k else f"s.{k}")
+    assert tree == {"s": {"steps": 2, "model": "x"}}
+
+
+@dataclass
+class Flags:
+    out: str = field(default="here", metadata={"help": "where to write"})
+    size_limit: int = field(default=3, metadata={"help": "how many"})
+    rate: float = field(default=0.5, metadata={"help": "how fast"})
+
+
+def test_dataclass_arguments_carry_type_default_and_help():
+    import argparse
+
+    from gram_rr.cli_args import add_dataclass_arguments, dataclass_from_args
+
+    parser = argparse.ArgumentParser()
+    add_dataclass_arguments(parser, Flags)
+    assert dataclass_from_args(Flags, parser.parse_args([])) == Flags()
+    parsed = parser.parse_args(["--size-limit", "7", "--rate", "2"])
+    assert dataclass_from_args(Flags, parsed) == Flags(size_limit=7, rate=2.0)
+    assert "--size-limit SIZE_LIMIT" in parser.format_help() and "how many" in parser.format_help()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--size-limit", "many"])
+    with pytest.raises(TypeError, match="Outer.limit"):
+        add_dataclass_arguments(argparse.ArgumentParser(), Outer)

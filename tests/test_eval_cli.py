@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gram_rr.eval import benchmarks
+from gram_rr.eval import workloads
 from gram_rr.eval.cli import main
 from gram_rr.eval.runner import judge_pairs
 from gram_rr.judge import JudgeConfig, RewardReasoner
@@ -47,10 +47,10 @@ def test_cli_rewardbench_subset_on_hf_engine_resumes_from_cache(shared_data: Pat
 
 @pytest.mark.vllm
 def test_rmbench_prompt_on_vllm(vllm_engine, shared_data: Path):
-    pairs = benchmarks.load_workload("rmbench", [shared_data / "rmbench" / "chat_filtered.json"], limit=1)
+    pairs = workloads.load_workload("rmbench", [shared_data / "rmbench" / "chat_filtered.json"], limit=1)
     reasoner = RewardReasoner(vllm_engine, JudgeConfig(max_new_tokens=32))
     verdicts = judge_pairs(reasoner, pairs, both_orders=False, batch_size=9)
-    result = benchmarks.report("rmbench", pairs, verdicts, tie_credit=0.5)
+    result = workloads.report("rmbench", pairs, verdicts, tie_credit=0.5)
     chat = result["metrics"]["domains"]["chat"]
     assert chat["n"] == 1 and set(chat) == {"n", "hard", "normal", "easy", "avg"}
     assert all(len(v.votes) == 1 and v.votes[0].num_tokens > 0 for v in verdicts)
@@ -72,10 +72,10 @@ SHARED_FILES = [
 @pytest.mark.parametrize(("benchmark", "files", "both_orders"), SHARED_FILES, ids=lambda v: str(v)[:30])
 def test_every_shared_benchmark_file_on_vllm(vllm_engine, shared_data: Path, benchmark, files, both_orders):
     """The default model judges the first records of every benchmark file (whole files: scripts/eval_shared_data.sh)."""
-    pairs = benchmarks.load_workload(benchmark, [shared_data / f for f in files], limit=1)
+    pairs = workloads.load_workload(benchmark, [shared_data / f for f in files], limit=1)
     reasoner = RewardReasoner(vllm_engine, JudgeConfig(max_new_tokens=8))
     verdicts = judge_pairs(reasoner, pairs, both_orders=both_orders, batch_size=64)
-    result = benchmarks.report(benchmark, pairs, verdicts, tie_credit=0.5)
+    result = workloads.report(benchmark, pairs, verdicts, tie_credit=0.5)
     assert result["diagnostics"]["n"] == len(pairs) == (9 if benchmark == "rmbench" else len(files))
     assert all(len(v.votes) == (2 if both_orders else 1) for v in verdicts)
     assert result["summary"]

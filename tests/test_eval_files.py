@@ -9,7 +9,7 @@ import pytest
 
 from gram_rr.data.errors import DataError
 from gram_rr.data.records import PreferencePair
-from gram_rr.eval import benchmarks, existing
+from gram_rr.eval import existing, workloads
 from gram_rr.eval.cache import VerdictCache
 from gram_rr.eval.cli import main
 from gram_rr.eval.runner import evaluate_pairs, judge_pairs
@@ -177,7 +177,7 @@ def test_rmbench_workload_and_report_from_verdicts(tmp_path: Path):
     ]
     path = tmp_path / "chat_filtered.json"
     path.write_text(json.dumps(rows))
-    pairs = benchmarks.load_workload("rmbench", [path])
+    pairs = workloads.load_workload("rmbench", [path])
     assert len(pairs) == 18 and {p.metadata["domain"] for p in pairs} == {"chat"}
 
     # The judge prefers the chosen response only when it is not in a plainer style than
@@ -187,7 +187,7 @@ def test_rmbench_workload_and_report_from_verdicts(tmp_path: Path):
         return p.label if i >= j else None
 
     verdicts = [Verdict(pick(p), 1.0, [Vote(pick(p), "")]) for p in pairs]
-    result = benchmarks.report("rmbench", pairs, verdicts, tie_credit=0.5)
+    result = workloads.report("rmbench", pairs, verdicts, tie_credit=0.5)
     assert result["metrics"]["domains"]["chat"]["hard"] == 0.0
     assert result["metrics"]["domains"]["chat"]["normal"] == 100.0
     assert result["metrics"]["domains"]["chat"]["easy"] == 100.0
@@ -202,16 +202,16 @@ def test_rmbench_workload_and_report_from_verdicts(tmp_path: Path):
 
 def test_rewardbench_workload_from_llmbar_and_rewardbench_files(tmp_path: Path, shared_data: Path):
     gptout = shared_data / "llmbar" / "LLMBar_Adversarial_GPTOut.json"
-    pairs = benchmarks.load_workload("rewardbench", [gptout], limit=3)
+    pairs = workloads.load_workload("rewardbench", [gptout], limit=3)
     assert {p.metadata["subset"] for p in pairs} == {"llmbar-adver-GPTOut"}
     rb = jsonl(
         tmp_path / "filtered.jsonl",
         [{"id": 7, "prompt": "q", "chosen": "good", "rejected": "bad", "subset": "xstest-should-respond"}],
     )
-    assert benchmarks.load_workload("rewardbench", [rb])[0].metadata["subset"] == "xstest-should-respond"
+    assert workloads.load_workload("rewardbench", [rb])[0].metadata["subset"] == "xstest-should-respond"
     other = shared_data / "pandalm" / "testset-v1.json"
     with pytest.raises(ValueError, match="subset"):
-        benchmarks.load_workload("rewardbench", [other], limit=2)
+        workloads.load_workload("rewardbench", [other], limit=2)
 
 
 def test_cli_errors_are_clear(tmp_path: Path, capsys):
@@ -238,7 +238,7 @@ def test_pairs_report_gives_accuracy_per_file():
         PreferencePair("a", "q", "xx", "y", label="A", source="pandalm"),
         PreferencePair("b", "q", "xx", "y", label="B", source="hh_rlhf"),
     ]
-    result = benchmarks.report("pairs", pairs, LongerWins().compare_many(pairs), tie_credit=0.5)
+    result = workloads.report("pairs", pairs, LongerWins().compare_many(pairs), tie_credit=0.5)
     assert result["summary"]["accuracy [pandalm]"] == 100.0
     assert result["summary"]["accuracy [hh_rlhf]"] == 0.0
     assert result["summary"]["accuracy"] == 50.0
@@ -348,7 +348,7 @@ def rewardbench_file_and_verdicts(tmp_path: Path) -> tuple[Path, list[Preference
         [{"id": k, "prompt": f"q{k}", "chosen": "good", "rejected": "bad", "subset": "xstest-should-respond"}
          for k in range(2)],
     )
-    pairs = benchmarks.load_workload("rewardbench", [path])
+    pairs = workloads.load_workload("rewardbench", [path])
     right = pairs[0].label
     return path, pairs, [Verdict(right, 1.0, [Vote(right, "")]), Verdict(None, 0.0, [Vote(None, "")])]
 
@@ -360,7 +360,7 @@ def test_rescored_verdict_file_uses_the_tie_credit_of_its_judge_kind(tmp_path: P
     data, pairs, verdicts = rewardbench_file_and_verdicts(tmp_path)
     cache = VerdictCache(tmp_path / "run" / "verdicts.jsonl", settings)
     cache.add(zip(pairs, verdicts))
-    live = benchmarks.report("rewardbench", pairs, verdicts, 0.0 if "scorer" in settings else 0.5)
+    live = workloads.report("rewardbench", pairs, verdicts, 0.0 if "scorer" in settings else 0.5)
     rescored = existing.score_verdict_file("rewardbench", cache.path, [str(data)])
     assert rescored["summary"] == live["summary"]
     assert rescored["metrics"]["subsets"]["xstest-should-respond"]["accuracy"] == score

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gram_rr.data.records import PreferencePair
-from gram_rr.eval import benchmarks, rmbench
+from gram_rr.eval import rmbench, workloads
 from gram_rr.eval.runner import judge_pairs
 from gram_rr.scalar import RewardModelScorer, ScorerConfig
 
@@ -99,9 +99,9 @@ def test_scalar_rmbench_through_pairs_equals_official_score_matrix(scorer: Rewar
     ]
     path = tmp_path / "chat_filtered.json"
     path.write_text(json.dumps(rows))
-    pairs = benchmarks.load_workload("rmbench", [path])
+    pairs = workloads.load_workload("rmbench", [path])
     verdicts = judge_pairs(scorer, pairs, batch_size=9)
-    via_pairs = benchmarks.report("rmbench", pairs, verdicts, tie_credit=0.0)["metrics"]
+    via_pairs = workloads.report("rmbench", pairs, verdicts, tie_credit=0.0)["metrics"]
     matrices = [
         rmbench.score_matrix(scorer.score(r["prompt"], r["chosen"]), scorer.score(r["prompt"], r["rejected"]))
         for r in rows

@@ -1,10 +1,14 @@
-"""Benchmark helpers: speed-up ratios, the table, and call counting (no model needed)."""
+"""The speed harness (benchmarks/throughput_vs_reference.py): speed-up ratios, the table, call counting (no model)."""
 
 from __future__ import annotations
 
-from gram_rr.bench import SECTIONS, CountingEngine, Row, build_parser, format_table
+from gram_rr.bench import load_harness
 from gram_rr.judge import RewardReasoner
 from test_judge_unit import FakeEngine, prefers_longer
+
+harness = load_harness()
+SECTIONS, CountingEngine, Row = harness.SECTIONS, harness.CountingEngine, harness.Row
+build_parser, format_table = harness.build_parser, harness.format_table
 
 
 def test_ratio_is_a_speed_up_for_times_and_rates():

@@ -108,7 +108,7 @@ def test_partial_order_disagreement_lowers_confidence():
 def test_abstentions_are_reported_and_never_counted_as_b():
     verdict = RewardReasoner(FakeEngine(lambda a, b, s: says(None))).compare("q", "a", "b", votes=3)
     assert verdict.winner is None and verdict.abstentions == 3
-    assert verdict.vote_share == {"A": 0.0, "B": 0.0}
+    assert verdict.answer_shares == {"A": 0.0, "B": 0.0}
 
     def mostly_abstain(a, b, s):
         return says("A") if s == 0 else says(None)

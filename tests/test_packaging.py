@@ -193,3 +193,16 @@ def test_installed_cli_dry_runs_and_copies_a_recipe_from_another_directory(insta
     assert listed.returncode == 0, listed.stderr
     assert [line.split()[0] for line in listed.stdout.splitlines()[:-1]] == sorted(shipped_recipes())
     assert str(installed / "site" / "gram_rr" / "_resources" / "recipes") in listed.stdout.splitlines()[-1]
+
+
+@pytest.mark.packaging
+def test_installed_speed_benchmark_runs_from_the_shipped_harness(installed, tmp_path):
+    """``python -m gram_rr.bench`` loads benchmarks/throughput_vs_reference.py from the wheel's shipped files."""
+    done = run_installed(installed, tmp_path, "-m", "gram_rr.bench", "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m gram_rr.bench") and "--sections" in done.stdout
+    script = "from gram_rr.bench import load_harness; print(load_harness().__file__)"
+    located = run_installed(installed, tmp_path, "-c", script)
+    assert located.returncode == 0, located.stderr
+    shipped = installed / "site" / "gram_rr" / "_resources" / "benchmarks" / "throughput_vs_reference.py"
+    assert Path(located.stdout.strip()) == shipped

@@ -68,7 +68,7 @@ def test_smoke_run_finishes_with_report(smoke_run):
     assert "pseudo_label_accuracy" in predict
     eval_metrics = manifest["stages"]["eval-1"]["metrics"]
     assert eval_metrics["n"] == 8 and eval_metrics["votes"] == 16  # 8 pairs x 2 orders, greedy
-    merged = (smoke_run / "stages" / "reasoner-1" / "train.jsonl").read_text().splitlines()
+    merged = (smoke_run / "stages" / "reasoner-1" / "merged.jsonl").read_text().splitlines()
     assert len(merged) == manifest["stages"]["reasoner-1"]["merged"]
     # The same-compute control trained on as many pairs as round 1, all from the stage-0 set.
     control = manifest["stages"]["control"]
@@ -125,10 +125,10 @@ def test_killed_mid_stage_resumes_to_the_data_of_an_uninterrupted_run(smoke_run,
     assert {path: after[path] for path in published} == published
     # No row lost or duplicated: each round trains on the earlier data plus that round's proofs.
     stages = run / "stages"
-    seed = ids(stages / "reasoner-0" / "train.jsonl")[: -len(ids(stages / "proofs-0" / "proved.jsonl")) or None]
-    assert ids(stages / "reasoner-0" / "train.jsonl") == seed + ids(stages / "proofs-0" / "proved.jsonl")
-    merged = ids(stages / "reasoner-1" / "train.jsonl")
-    assert merged == ids(stages / "reasoner-0" / "train.jsonl") + ids(stages / "proofs-1" / "proved.jsonl")
+    seed = ids(stages / "reasoner-0" / "merged.jsonl")[: -len(ids(stages / "proofs-0" / "proved.jsonl")) or None]
+    assert ids(stages / "reasoner-0" / "merged.jsonl") == seed + ids(stages / "proofs-0" / "proved.jsonl")
+    merged = ids(stages / "reasoner-1" / "merged.jsonl")
+    assert merged == ids(stages / "reasoner-0" / "merged.jsonl") + ids(stages / "proofs-1" / "proved.jsonl")
     assert len(set(merged)) == len(merged)
     assert len(seed) == 24  # cpu-smoke: data.seed_size
     # The same final data as the uninterrupted smoke run (same recipe and seed): every stage's

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from gram_rr.data.records import PreferencePair
-from gram_rr.training.bench import padding_share, train_throughput
+from gram_rr.training.throughput import padding_share, train_throughput
 
 
 def test_padding_share_counts_wasted_slots():

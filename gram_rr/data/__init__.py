@@ -1,6 +1,6 @@
 """Preference data: the ``PreferencePair`` record, format readers, atomic writers, demo tasks."""
 
-from gram_rr.data.benchmarks import RMBENCH_STYLES, expand_rmbench
+from gram_rr.data.benchmark_files import RMBENCH_STYLES, expand_rmbench
 from gram_rr.data.errors import DataError, LoadStats
 from gram_rr.data.io import write_pairs
 from gram_rr.data.readers import FORMATS, PairList, detect_format, load_pairs

@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from gram_rr.cli_args import add_dataclass_arguments, dataclass_from_args
 from gram_rr.data.demo_tasks import TASK_SETS, Problem
 from gram_rr.data.io import write_pairs
 from gram_rr.data.records import PreferencePair
@@ -133,9 +134,8 @@ def write_demo(config: DemoConfig) -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gram_rr.data.demo", description=__doc__.splitlines()[0])
-    for f in fields(DemoConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default, help=f.metadata["help"])
-    config = DemoConfig(**vars(parser.parse_args(argv)))
+    add_dataclass_arguments(parser, DemoConfig)
+    config = dataclass_from_args(DemoConfig, parser.parse_args(argv))
     for kind, path in write_demo(config).items():
         print(f"{kind:10s} {path} ({path.stat().st_size / 1024:.0f} KiB)")
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gram_rr.data.benchmarks import read_judgebench, read_llmbar, read_pandalm, read_rmbench
+from gram_rr.data.benchmark_files import read_judgebench, read_llmbar, read_pandalm, read_rmbench
 from gram_rr.data.columns import ColumnMap
 from gram_rr.data.errors import DataError, LoadStats
 from gram_rr.data.fields import Context, Row

@@ -30,11 +30,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gram_rr.config import ConfigError, from_dict, help_lines, parse_override, set_dotted, to_dict
+from gram_rr.cli_args import overrides_epilog
+from gram_rr.config import ConfigError, section_configs, to_dict
 from gram_rr.data.columns import add_column_arguments
 from gram_rr.data.records import PreferencePair, render_conversation
 from gram_rr.engines.config import BACKENDS, EngineConfig
-from gram_rr.eval import benchmarks, existing
+from gram_rr.eval import existing, workloads
 from gram_rr.eval.cache import VerdictCache
 from gram_rr.eval.report import markdown, write_report
 from gram_rr.eval.rewardbench import GENERATIVE_TIE_CREDIT, SCALAR_TIE_CREDIT
@@ -52,14 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1]
-        + "\noverrides (key=value):\n  "
-        + "\n  ".join(
-            help_lines(JudgeConfig, "judge.")
-            + help_lines(EngineConfig, "engine.")
-            + help_lines(ScorerConfig, "scorer.")
-        ),
+        + "\n"
+        + overrides_epilog({"judge": JudgeConfig, "engine": EngineConfig, "scorer": ScorerConfig}),
     )
-    parser.add_argument("--benchmark", required=True, choices=benchmarks.BENCHMARKS)
+    parser.add_argument("--benchmark", required=True, choices=workloads.BENCHMARKS)
     parser.add_argument("--model", help="reward reasoner (resolve_model name or folder), or a scalar RM with --scorer")
     parser.add_argument("--data", nargs="+", default=[], help="benchmark file(s) in their original format")
     add_column_arguments(parser)
@@ -86,17 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configs(args: argparse.Namespace) -> tuple[JudgeConfig, EngineConfig, ScorerConfig]:
-    tree: dict[str, Any] = {"judge": {}, "engine": {"backend": args.engine, "model": args.model}, "scorer": {}}
-    for text in args.overrides:
-        key, value = parse_override(text)
-        if key.split(".")[0] not in tree:
-            raise ConfigError(f"override {text!r}: keys start with 'judge.', 'engine.' or 'scorer.'")
-        set_dotted(tree, key, value)
-    return (
-        from_dict(JudgeConfig, tree["judge"], "judge"),
-        from_dict(EngineConfig, tree["engine"], "engine"),
-        from_dict(ScorerConfig, tree["scorer"], "scorer"),
+    configs = section_configs(
+        {
+            "judge": (JudgeConfig, {}),
+            "engine": (EngineConfig, {"backend": args.engine, "model": args.model}),
+            "scorer": (ScorerConfig, {}),
+        },
+        args.overrides,
     )
+    return configs["judge"], configs["engine"], configs["scorer"]
 
 
 def _prompt_fits(engine: EngineConfig, judge: JudgeConfig):
@@ -125,7 +120,7 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: Any = None) ->
     ``judge`` is an already loaded judge for ``--model`` to reuse across several
     benchmarks (left open); by default one is built only when some pair is not cached."""
     judge_config, engine_config, scorer_config = _configs(args)
-    pairs = benchmarks.load_workload(
+    pairs = workloads.load_workload(
         args.benchmark, args.data, limit=args.limit, subset=args.subset, columns=args.columns, labels=args.label_values
     )
     settings: dict[str, Any] = {"model": args.model, "votes": args.votes, "both_orders": both_orders}
@@ -156,7 +151,7 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: Any = None) ->
         if owned and judge is not None:
             judge.close()
     tie_credit = SCALAR_TIE_CREDIT if args.scorer else GENERATIVE_TIE_CREDIT
-    result = benchmarks.report(args.benchmark, pairs, verdicts, tie_credit)
+    result = workloads.report(args.benchmark, pairs, verdicts, tie_credit)
     result["model"] = args.model
     result["run"] = {
         "data": " ".join(args.data),

@@ -14,7 +14,7 @@ from typing import Any
 
 from gram_rr.data.errors import DataError, json_object
 from gram_rr.data.records import PreferencePair
-from gram_rr.eval import benchmarks, judgebench, rmbench
+from gram_rr.eval import judgebench, rmbench, workloads
 from gram_rr.eval.cache import pair_key, verdict_from_dict
 from gram_rr.eval.rewardbench import TIE_CREDIT
 from gram_rr.verdict import Verdict
@@ -23,7 +23,7 @@ from gram_rr.verdict import Verdict
 def score_judgebench_outputs(path: str | Path) -> dict[str, Any]:
     """The JudgeBench report of a JudgeBench output file; failed and unknown decisions
     (both scored 0, as in JudgeBench) are counted in ``issues``."""
-    result = benchmarks.judgebench_report(judgebench.judgebench_metrics(judgebench.load_judgebench_outputs(path)))
+    result = workloads.judgebench_report(judgebench.judgebench_metrics(judgebench.load_judgebench_outputs(path)))
     metrics = result["metrics"]
     result["issues"] = {
         "failed judgments (null decision, scored 0)": metrics["null_decisions"],
@@ -36,7 +36,7 @@ def score_rmbench_results(path: str | Path, domain: str | None = None) -> dict[s
     """The RM-Bench report of an RM-Bench result file (domain from each row, the file name
     or ``domain``); rows with a NaN score (it loses every comparison) are counted in ``issues``."""
     domains, matrices, nan_rows = rmbench.load_rmbench_scores(path, domain)
-    result = benchmarks.rmbench_report(rmbench.rmbench_metrics(domains, matrices))
+    result = workloads.rmbench_report(rmbench.rmbench_metrics(domains, matrices))
     result["issues"] = {"rows with a NaN score (it loses every comparison)": nan_rows}
     return result
 
@@ -104,7 +104,7 @@ def score_verdict_file(
     """The benchmark report of a verdict file on the pairs of ``data_paths`` (read through
     ``columns``/``labels`` when given); RewardBench's tie credit is that of the judge kind
     the file's settings name (0 scalar, 0.5 generative)."""
-    pairs = benchmarks.load_workload(benchmark, data_paths, limit=limit, subset=subset, columns=columns, labels=labels)
+    pairs = workloads.load_workload(benchmark, data_paths, limit=limit, subset=subset, columns=columns, labels=labels)
     loaded = load_verdict_file(verdict_path)
     verdicts = [loaded.get(p) for p in pairs]
     missing = [p.id for p, v in zip(pairs, verdicts) if v is None]
@@ -120,7 +120,7 @@ def score_verdict_file(
             "RewardBench gives ties 0 or 0.5 credit by that",
         )
     tie_credit = TIE_CREDIT[loaded.kind or "generative"]  # only RewardBench reads it
-    result = benchmarks.report(benchmark, pairs, verdicts, tie_credit)
+    result = workloads.report(benchmark, pairs, verdicts, tie_credit)
     result["run"] = {"judge_kind": loaded.kind}
     return result
 

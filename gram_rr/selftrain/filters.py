@@ -62,7 +62,7 @@ def keep_prediction(verdict: Verdict, config: PredictConfig) -> str | None:
         return None
     if verdict.winner is None:
         return "no_majority"
-    if verdict.confidence < config.min_vote_share:
+    if verdict.confidence < config.min_vote_share:  # confidence is the winner's share of all votes
         return "low_vote_share"
     if config.require_order_agreement and config.both_orders:
         original, swapped = order_majorities(verdict)

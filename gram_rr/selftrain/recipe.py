@@ -50,7 +50,9 @@ class PredictConfig:
     temperature: float = field(default=0.8, metadata={"range": (0.0, None), "help": "sampling temperature of the votes"})
     max_new_tokens: int = field(default=256, metadata={"range": (1, None), "help": "token budget per vote"})
     min_vote_share: float = field(
-        default=0.75, metadata={"range": (0.0, 1.0), "help": "keep a pair when the winner has at least this share of ALL votes (abstentions count against)"}
+        default=0.75,
+        metadata={"range": (0.0, 1.0), "help": "keep a pair when the winner's vote share (Verdict.confidence: its votes "
+                  "over ALL votes, abstentions included) is at least this"},
     )
     require_order_agreement: bool = field(
         default=True, metadata={"help": "keep a pair only when the majority of each order picks the same response"}

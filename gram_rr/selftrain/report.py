@@ -7,6 +7,7 @@ from typing import Any
 
 from gram_rr.atomic import atomic_save, write_json, write_text
 from gram_rr.eval.calibration import plot_reliability
+from gram_rr.selftrain import stage_names
 
 
 def _get(stages: dict[str, Any], name: str, *keys: str) -> Any:
@@ -22,35 +23,44 @@ def round_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per reasoner (untrained, round 0, 1, ...) with what the run measured so far."""
     stages = manifest["stages"]
     rows = []
-    if "eval-base" in stages:
-        rows.append({"round": "untrained", **_eval_columns(stages, "eval-base")})
+    if stage_names.EVAL_BASE in stages:
+        rows.append({"round": "untrained", **_eval_columns(stages, stage_names.EVAL_BASE)})
     k = 0
-    while any(name in stages for name in (f"predict-{k}", f"proofs-{k}", f"reasoner-{k}", f"eval-{k}")):
+    while any(name in stages for name in stage_names.round_stages(k)):
+        predict, proofs = stage_names.predict(k), stage_names.proofs(k)
         row: dict[str, Any] = {"round": str(k)}
         if k > 0:
             row.update(
-                predicted=_get(stages, f"predict-{k}", "predicted"),
-                kept=_get(stages, f"predict-{k}", "kept"),
-                dropped=_get(stages, f"predict-{k}", "dropped"),
-                pseudo_label_accuracy=_get(stages, f"predict-{k}", "pseudo_label_accuracy"),
-                pseudo_label_accuracy_kept=_get(stages, f"predict-{k}", "pseudo_label_accuracy_kept"),
+                predicted=_get(stages, predict, "predicted"),
+                kept=_get(stages, predict, "kept"),
+                dropped=_get(stages, predict, "dropped"),
+                pseudo_label_accuracy=_get(stages, predict, "pseudo_label_accuracy"),
+                pseudo_label_accuracy_kept=_get(stages, predict, "pseudo_label_accuracy_kept"),
             )
         row.update(
-            proofs_in=_get(stages, f"proofs-{k}", "pairs_in"),
-            proved=_get(stages, f"proofs-{k}", "proved"),
-            proof_samples_rejected=_get(stages, f"proofs-{k}", "proof_samples_rejected"),
-            merged=_get(stages, f"reasoner-{k}", "merged"),
-            **_eval_columns(stages, f"eval-{k}"),
-            minutes=round(sum(stages[n].get("seconds", 0) for n in stages if n.endswith(f"-{k}")) / 60, 1),
+            proofs_in=_get(stages, proofs, "pairs_in"),
+            proved=_get(stages, proofs, "proved"),
+            proof_samples_rejected=_get(stages, proofs, "proof_samples_rejected"),
+            merged=_get(stages, stage_names.reasoner(k), "merged"),
+            trained=_get(stages, stage_names.reasoner(k), "pairs"),
+            **_eval_columns(stages, stage_names.evaluation(k)),
+            minutes=_minutes(stages, stage_names.round_stages(k)),
         )
         rows.append(row)
         k += 1
-    if "eval-control" in stages:
+    if stage_names.EVAL_CONTROL in stages:
+        trained = _get(stages, stage_names.CONTROL, "pairs")
         rows.append({
-            "round": "control", "merged": _get(stages, "control", "pairs"), **_eval_columns(stages, "eval-control"),
-            "minutes": round(sum(stages[n].get("seconds", 0) for n in ("control", "eval-control")) / 60, 1),
+            "round": "control", "merged": trained, "trained": trained,
+            **_eval_columns(stages, stage_names.EVAL_CONTROL),
+            "minutes": _minutes(stages, (stage_names.CONTROL, stage_names.EVAL_CONTROL)),
         })
     return rows
+
+
+def _minutes(stages: dict[str, Any], names: tuple[str, ...]) -> float:
+    """The named stages' recorded time, in minutes (one decimal)."""
+    return round(sum(info.get("seconds", 0) for name, info in stages.items() if name in names) / 60, 1)
 
 
 def _eval_columns(stages: dict[str, Any], name: str) -> dict[str, Any]:
@@ -73,7 +83,7 @@ def last_calibration(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]] | N
     """The last evaluation stage whose verdicts had probabilities, with their calibration metrics."""
     found = None
     for name, info in manifest["stages"].items():
-        calibration = (info.get("metrics") or {}).get("probability") if name.startswith("eval-") else None
+        calibration = (info.get("metrics") or {}).get("probability") if stage_names.is_evaluation(name) else None
         if calibration:
             found = (name, calibration)
     return found
@@ -135,7 +145,10 @@ def markdown(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
               "counts pairs right in both. Pseudo-label accuracy uses the demo data's gold labels, which training "
               "never reads. AUC and ECE rate the held-out P(A better) from the answer-token log-probabilities "
               "(AUC: 0.5 = no ranking, 1 = every pair ranked right; ECE: 0 = confidence matches accuracy; '-' when "
-              "the verdicts had no probabilities); reliability.png is the last such stage's reliability diagram.", ""]
+              "the verdicts had no probabilities); reliability.png is the last such stage's reliability diagram. "
+              "'merged' counts every proved pair up to the round (reasoner-k/merged.jsonl); a reasoner that continues "
+              "from the previous one trains on that round's pairs plus a replay sample ('trained' in report.json, "
+              "reasoner-k/trained.jsonl); the control row counts the pairs the control trained on.", ""]
     return "\n".join(lines)
 
 

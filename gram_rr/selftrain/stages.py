@@ -26,6 +26,7 @@ from gram_rr.eval.pairs import pair_metrics
 from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.models import resolve_model
 from gram_rr.resources import data_path
+from gram_rr.selftrain import stage_names
 from gram_rr.selftrain.chunks import ChunkLog, ChunkWork, run_in_chunks
 from gram_rr.selftrain.filters import PREDICTION_DROPS, balance_labels, keep_prediction, predicted_label
 from gram_rr.selftrain.proofs import ProofCounts, best_proofs, proved_pairs
@@ -122,27 +123,33 @@ class Pipeline:
         r = self.recipe
         plan = []
         if r.eval.baseline:
-            plan.append(Stage("eval-base", "evaluate the untrained model", lambda w: self._evaluate(w, resolve_model(r.model))))
+            plan.append(Stage(stage_names.EVAL_BASE, "evaluate the untrained model",
+                              lambda w: self._evaluate(w, resolve_model(r.model))))
         plan += [
-            Stage("prover", "SFT the prover on the seed rationales", self._train_prover, trains=True),
-            Stage("proofs-0", "prover proves the labeled pairs", self._prove_labeled, chunked=True),
-            Stage("reasoner-0", "SFT the reasoner on the proved pairs", lambda w: self._train_reasoner(w, 0), trains=True),
-            Stage("eval-0", "evaluate reasoner 0", lambda w: self._evaluate(w, self._reasoner(0))),
+            Stage(stage_names.PROVER, "SFT the prover on the seed rationales", self._train_prover, trains=True),
+            Stage(stage_names.proofs(0), "prover proves the labeled pairs", self._prove_labeled, chunked=True),
+            Stage(stage_names.reasoner(0), "SFT the reasoner on the proved pairs", lambda w: self._train_reasoner(w, 0),
+                  trains=True),
+            Stage(stage_names.evaluation(0), "evaluate reasoner 0", lambda w: self._evaluate(w, self._reasoner(0))),
         ]
         for k in range(1, r.rounds + 1):
             plan += [
-                Stage(f"predict-{k}", f"reasoner {k - 1} pseudo-labels batch {k}", lambda w, k=k: self._predict(w, k),
-                      chunked=True),
-                Stage(f"proofs-{k}", f"prover proves round {k} labels", lambda w, k=k: self._prove_predicted(w, k),
-                      chunked=True),
-                Stage(f"reasoner-{k}", f"SFT reasoner {k}", lambda w, k=k: self._train_reasoner(w, k), trains=True),
-                Stage(f"eval-{k}", f"evaluate reasoner {k}", lambda w, k=k: self._evaluate(w, self._reasoner(k))),
+                Stage(stage_names.predict(k), f"reasoner {k - 1} pseudo-labels batch {k}",
+                      lambda w, k=k: self._predict(w, k), chunked=True),
+                Stage(stage_names.proofs(k), f"prover proves round {k} labels",
+                      lambda w, k=k: self._prove_predicted(w, k), chunked=True),
+                Stage(stage_names.reasoner(k), f"SFT reasoner {k}",
+                      lambda w, k=k: self._train_reasoner(w, k), trains=True),
+                Stage(stage_names.evaluation(k), f"evaluate reasoner {k}",
+                      lambda w, k=k: self._evaluate(w, self._reasoner(k))),
             ]
         if r.control and r.rounds > 0:
             plan += [
-                Stage("control", "same-compute control: reasoner 0 trained on more stage-0 data, no pseudo-labels",
+                Stage(stage_names.CONTROL,
+                      "same-compute control: reasoner 0 trained on more stage-0 data, no pseudo-labels",
                       self._train_control, trains=True),
-                Stage("eval-control", "evaluate the control", lambda w: self._evaluate(w, str(self.run.path("control") / "model"))),
+                Stage(stage_names.EVAL_CONTROL, "evaluate the control",
+                      lambda w: self._evaluate(w, str(self.run.path(stage_names.CONTROL) / "model"))),
             ]
         return plan
 
@@ -164,18 +171,20 @@ class Pipeline:
 
     # -- artifacts ------------------------------------------------------------------------
     def _prover(self) -> str:
-        return str(self.run.path("prover") / "model")
+        return str(self.run.path(stage_names.PROVER) / "model")
 
     def _reasoner(self, k: int) -> str:
-        return str(self.run.path(f"reasoner-{k}") / "model")
+        return str(self.run.path(stage_names.reasoner(k)) / "model")
 
-    def _train_data(self, k: int) -> list[PreferencePair]:
-        """All proved data up to round k (what the paper merges)."""
-        return load_pairs(self.run.path(f"reasoner-{k}") / "train.jsonl", allow_empty=True)
+    def _merged_data(self, k: int) -> list[PreferencePair]:
+        """All proved data up to round k (what the paper merges); a reasoner that continued trained on less."""
+        return load_pairs(self.run.path(stage_names.reasoner(k)) / "merged.jsonl", allow_empty=True)
 
     # -- stages ---------------------------------------------------------------------------
     def _train(self, work: Path, role: str, base: str, pairs: list[PreferencePair], config) -> dict[str, Any]:
+        """Train on ``pairs`` (kept in ``work/trained.jsonl``, before the A/B swaps) into ``work/model``."""
         config = dataclasses.replace(config, model=base, seed=self.recipe.seed)
+        write_pairs(work / "trained.jsonl", pairs)
         examples, swaps = augment_with_swaps(pairs, self.recipe.order_augment, seed=self.recipe.seed)
         result = train_sft(config, sft_examples(examples, role), work / "train", use_ray=self.recipe.use_ray)
         if (work / "model").exists():  # an earlier attempt moved its model here, then was killed
@@ -217,7 +226,7 @@ class Pipeline:
         }
 
     def _prove_labeled(self, work: Path) -> dict[str, Any]:
-        return self._prove(work, "proofs-0", self.labeled_pairs)
+        return self._prove(work, stage_names.proofs(0), self.labeled_pairs)
 
     def _predict(self, work: Path, k: int) -> dict[str, Any]:
         p = self.recipe.predict
@@ -230,7 +239,7 @@ class Pipeline:
             verdicts = RewardReasoner(engine, judge_config).compare_many(pairs, votes=p.votes, both_orders=p.both_orders)
             return [_prediction_record(pair, verdict, p) for pair, verdict in zip(pairs, verdicts)]
 
-        log, chunks = self._in_chunks(work, f"predict-{k}", batch, self._reasoner(k - 1), judge)
+        log, chunks = self._in_chunks(work, stage_names.predict(k), batch, self._reasoner(k - 1), judge)
         kept, dropped = [], Counter(dict.fromkeys(PREDICTION_DROPS[p.select], 0))
         gold_known = correct_all = correct_kept = abstentions = votes = 0
         for pair, record in zip(batch, log.records(), strict=True):
@@ -264,17 +273,20 @@ class Pipeline:
         return {**info, **chunks}
 
     def _prove_predicted(self, work: Path, k: int) -> dict[str, Any]:
-        return self._prove(work, f"proofs-{k}", load_pairs(self.run.path(f"predict-{k}") / "predicted.jsonl", allow_empty=True))
+        predicted = load_pairs(self.run.path(stage_names.predict(k)) / "predicted.jsonl", allow_empty=True)
+        return self._prove(work, stage_names.proofs(k), predicted)
 
     def _train_reasoner(self, work: Path, k: int) -> dict[str, Any]:
+        """Reasoner k: ``merged.jsonl`` holds every proved pair so far, ``trained.jsonl`` what it trained on
+        (the merged set from the base model; this round's pairs plus a replay sample when it continues)."""
         r = self.recipe
-        new = load_pairs(self.run.path(f"proofs-{k}") / "proved.jsonl", allow_empty=True)
+        new = load_pairs(self.run.path(stage_names.proofs(k)) / "proved.jsonl", allow_empty=True)
         if k == 0:
             earlier = self.seed_pairs if r.reasoner_includes_seed else []
         else:
-            earlier = self._train_data(k - 1)
+            earlier = self._merged_data(k - 1)
         merged = earlier + new
-        write_pairs(work / "train.jsonl", merged)
+        write_pairs(work / "merged.jsonl", merged)
         if k > 0 and r.reasoner_init == "continue":
             replay = random.Random(r.seed + k).sample(earlier, min(r.replay, len(earlier)))
             base, examples = self._reasoner(k - 1), new + replay
@@ -294,16 +306,16 @@ class Pipeline:
         r = self.recipe
         rounds = range(1, r.rounds + 1)
         if r.reasoner_init == "continue":
-            base, count = self._reasoner(0), sum(self.run.info(f"reasoner-{k}")["pairs"] for k in rounds)
+            base, count = self._reasoner(0), sum(self.run.info(stage_names.reasoner(k))["pairs"] for k in rounds)
         else:
-            base, count = resolve_model(r.model), self.run.info(f"reasoner-{r.rounds}")["pairs"]
-        stage0 = self._train_data(0)
+            base, count = resolve_model(r.model), self.run.info(stage_names.reasoner(r.rounds))["pairs"]
+        stage0 = self._merged_data(0)
         rng = random.Random(r.seed + 1000)
         pairs: list[PreferencePair] = []
         while len(pairs) < count:
             pairs += rng.sample(stage0, min(len(stage0), count - len(pairs)))
         info = self._train(work, "reasoner", base, pairs, r.reasoner_train)
-        info.update(matches_rounds_pairs=count, drawn_from="reasoner-0 training set")
+        info.update(matches_rounds_pairs=count, drawn_from=f"{stage_names.reasoner(0)} training set")
         return info
 
     def _evaluate(self, work: Path, model: str) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""Training internals: examples, the SFT process, the Ray Train entry, recipes, the throughput bench."""
+"""Training internals: examples, the SFT process, the Ray Train entry, recipes, training throughput (our SFT vs a plain loop)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from gram_rr.config import from_dict, interpolate, load_yaml, parse_override, set_dotted
+from gram_rr.config import apply_overrides, from_dict, interpolate, load_yaml
 from gram_rr.recipes import resolve_recipe
 from gram_rr.training.config import TrainConfig
 
@@ -25,10 +25,10 @@ def load_train_config(recipe: str | Path | None, role: str, overrides: Sequence[
     ``train.``-prefixed, or prefixed with the role's section (``prover_train.epochs=2``)."""
     tree = load_yaml(resolve_recipe(recipe)) if recipe is not None else {}
     section = train_section(tree, role)
-    for text in overrides:
-        key, value = parse_override(text)
+
+    def qualify(key: str) -> str:
         head, dot, rest = key.partition(".")
-        if not dot or head == "train":
-            key = f"{section}.{rest or head}"
-        set_dotted(tree, key, value)
+        return f"{section}.{rest or head}" if not dot or head == "train" else key
+
+    apply_overrides(tree, overrides, qualify=qualify)
     return from_dict(TrainConfig, interpolate(tree).get(section), section)
