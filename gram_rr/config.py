@@ -121,7 +121,11 @@ def load_yaml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
 
 
 def from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "") -> T:
-    """Build dataclass ``cls`` from a dict, checking keys and types (nested dataclasses too)."""
+    """Build dataclass ``cls`` from a dict, checking keys and types (nested dataclasses too).
+
+    A field's ``metadata["check"]`` (a function of the value and its dotted key) checks what
+    types alone cannot and returns the value to use.
+    """
     values = values or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(values).__name__}")
@@ -135,6 +139,8 @@ def from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "") -> T
         key = f"{where}.{name}" if where else name
         kwargs[name] = _coerce(hints[name], value, key)
         _check_range(fields[name], kwargs[name], key)
+        if "check" in fields[name].metadata:
+            kwargs[name] = fields[name].metadata["check"](kwargs[name], key)
     return cls(**kwargs)
 
 

@@ -6,17 +6,14 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from gram_rr import ranking
-from gram_rr.data.records import Message, PreferencePair, render_conversation
 from gram_rr.engines.base import Completion, Conversation, Engine, SamplingConfig
+from gram_rr.pair_prompt import PairLike, Question, pair_judge_messages, question_text
 from gram_rr.parsing import parse_judgment
-from gram_rr.prompts import judge_messages
 from gram_rr.verdict import Verdict, Vote, letter_probability, pooled_probability
 
-Question = Union[str, list[Message]]
-PairLike = Union[PreferencePair, tuple[Question, str, str]]
 _FLIP = {"A": "B", "B": "A", None: None}
 
 
@@ -75,18 +72,6 @@ def combine_votes(votes: list[Vote]) -> Verdict:
     return Verdict(winner=winner, confidence=count / len(votes), votes=votes, probability=probability)
 
 
-def _question_text(question: Question) -> str:
-    return question if isinstance(question, str) else render_conversation(question)
-
-
-def _as_triple(pair: PairLike) -> tuple[str, str, str]:
-    if isinstance(pair, PreferencePair):
-        question = render_conversation(pair.conversation) if pair.conversation else pair.question
-        return question, pair.response_a, pair.response_b
-    question, a, b = pair
-    return _question_text(question), a, b
-
-
 def _vote(completion: Completion, swapped: bool) -> Vote:
     """One completion as a vote in the pair's original orientation; an abstention has no probability."""
     judgment = parse_judgment(completion.text)
@@ -108,7 +93,7 @@ def _vote(completion: Completion, swapped: bool) -> Vote:
 def _question_rng(seed: int, question: Question, candidates: Sequence[str]) -> random.Random:
     """The generator of one question's shown orders, start order and tie coins: a function of
     ``seed`` and the question's content only, not of the batch or of earlier calls."""
-    return random.Random(json.dumps([seed, _question_text(question), list(candidates)]))
+    return random.Random(json.dumps([seed, question_text(question), list(candidates)]))
 
 
 def _decision(verdict: Verdict) -> str | None:
@@ -204,18 +189,17 @@ class RewardReasoner:
         if votes < 1:
             raise ValueError(f"votes must be >= 1, got {votes}")
         sampling = self.config.sampling(votes, temperature)
-        triples = [_as_triple(p) for p in pairs]
         conversations: list[Conversation] = []
-        for question, a, b in triples:
-            conversations.append(judge_messages(question, a, b))
+        for pair in pairs:
+            conversations.append(pair_judge_messages(pair))
             if both:
-                conversations.append(judge_messages(question, b, a))
+                conversations.append(pair_judge_messages(pair, swapped=True))
         outputs = self.engine.generate(conversations, sampling)
         if len(outputs) != len(conversations):
             raise RuntimeError(f"engine returned {len(outputs)} results for {len(conversations)} prompts")
         per_pair = 2 if both else 1
         verdicts = []
-        for p in range(len(triples)):
+        for p in range(len(pairs)):
             cast = [_vote(c, swapped=False) for c in outputs[p * per_pair]]
             if both:
                 cast += [_vote(c, swapped=True) for c in outputs[p * per_pair + 1]]

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from tqdm import tqdm
 
 from gram_rr import ranking
-from gram_rr.data.records import Message, PreferencePair, render_conversation
+from gram_rr.pair_prompt import PairLike, Question, pair_parts, question_messages, question_text
 from gram_rr.verdict import Verdict, Vote
-
-Question = Union[str, list[Message]]
-PairLike = Union[PreferencePair, tuple[Question, str, str]]
 
 
 @dataclass
@@ -82,9 +79,8 @@ class RewardModelScorer:
     # -- scoring ---------------------------------------------------------------------
 
     def _ids(self, question: Question, response: str) -> list[int]:
-        messages = [{"role": "user", "content": question}] if isinstance(question, str) else list(question)
         text = self.tokenizer.apply_chat_template(
-            messages + [{"role": "assistant", "content": response}], tokenize=False
+            question_messages(question) + [{"role": "assistant", "content": response}], tokenize=False
         )
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         if len(ids) > self.config.max_length:
@@ -106,7 +102,7 @@ class RewardModelScorer:
         """
         import torch
 
-        keys = [(_key(q), r) for q, r in items]
+        keys = [(question_text(q), r) for q, r in items]
         unique: dict[tuple[str, str], int] = {}
         firsts = []
         for k, key in enumerate(keys):
@@ -146,7 +142,7 @@ class RewardModelScorer:
         change nothing: a reward does not depend on sampling or on the order of the pair.
         Each verdict holds one vote whose rationale states both rewards.
         """
-        triples = [_as_triple(p) for p in pairs]
+        triples = [pair_parts(p) for p in pairs]
         rewards = self.score_many([(q, r) for q, a, b in triples for r in (a, b)])
         verdicts = []
         for k in range(len(triples)):
@@ -177,14 +173,3 @@ class RewardModelScorer:
 
     def close(self) -> None:
         """Nothing to release beyond the model object; present for interface parity."""
-
-
-def _key(question: Question) -> str:
-    return question if isinstance(question, str) else render_conversation(question)
-
-
-def _as_triple(pair: PairLike) -> tuple[Question, str, str]:
-    if isinstance(pair, PreferencePair):
-        return (pair.conversation or pair.question), pair.response_a, pair.response_b
-    return pair
-

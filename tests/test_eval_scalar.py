@@ -121,6 +121,30 @@ def test_scorer_accepts_preference_pairs_and_conversations(scorer: RewardModelSc
     assert verdict.winner == ("A" if reward_yes > reward_no else "B")
 
 
+def test_scorer_reads_a_pairs_conversation_as_messages(scorer: RewardModelScorer, monkeypatch: pytest.MonkeyPatch):
+    """A multi-turn pair reaches the reward model as its turns, a text question as one user turn."""
+    from gram_rr.protocols import PairJudge
+
+    templated = []
+    apply_chat_template = scorer.tokenizer.apply_chat_template
+
+    def recording(messages, **kwargs):
+        templated.append(messages)
+        return apply_chat_template(messages, **kwargs)
+
+    monkeypatch.setattr(scorer.tokenizer, "apply_chat_template", recording)
+    conversation = [{"role": "user", "content": "why"}, {"role": "assistant", "content": "because"},
+                    {"role": "user", "content": "is the cat good"}]
+    scorer.compare_many([PreferencePair("t", "is the cat good", "yes", "no", conversation=conversation),
+                         ("why paris", "yes", "no")])
+    assert templated == [
+        question + [{"role": "assistant", "content": response}]
+        for question in (conversation, [{"role": "user", "content": "why paris"}])
+        for response in ("yes", "no")
+    ]
+    assert isinstance(scorer, PairJudge)
+
+
 def test_scorer_rejects_multi_label_classifier(tiny_rm_dir: str):
     from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
 

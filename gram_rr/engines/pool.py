@@ -3,7 +3,8 @@
 On a GPU cluster each engine gets ``tensor_parallel_size`` GPU bundles of one placement
 group (tensor parallelism > 1 runs vLLM's Ray executor inside those bundles); on CPU
 machines each engine gets a bundle of ``num_cpus_per_engine`` CPUs. Ray is joined at
-``EngineConfig.ray_address`` or ``$RAY_ADDRESS``, else a local Ray is started. Every
+``EngineConfig.ray_address`` or ``$RAY_ADDRESS``, else a local Ray is started (a
+:class:`~gram_rr.ray_session.RaySession`, shared with the caller's if one is open). Every
 node needs gram-rr installed (``pip install gram-rr``) so the actors can import it.
 """
 
@@ -16,9 +17,9 @@ from typing import Any, TypeVar
 
 from gram_rr.engines.base import Completion, Conversation, EngineBase, SamplingConfig
 from gram_rr.engines.config import EngineConfig
+from gram_rr.ray_session import RaySession
 
 T = TypeVar("T")
-PLACEMENT_TIMEOUT_S = 300
 
 
 class EngineActor:
@@ -55,38 +56,16 @@ def shard_bounds(count: int, shards: int) -> list[tuple[int, int]]:
     return bounds
 
 
-_local_ray = {"started": False, "pools": 0}  # a Ray this module started, and the pools on it
+def engine_ray_session(config: EngineConfig) -> RaySession:
+    """An unopened session joining ``config.ray_address`` / ``$RAY_ADDRESS``, else a local Ray fitting every engine."""
+    return RaySession(
+        address=config.ray_address, num_cpus=max(os.cpu_count() or 1, config.num_engines * config.cpus_per_engine())
+    )
 
 
-def connect_ray(config: EngineConfig) -> None:
-    """Use the running Ray, join ``config.ray_address`` / ``$RAY_ADDRESS``, or start a local Ray."""
+def create_engine_actors(config: EngineConfig, session: RaySession) -> list[Any]:
+    """Start ``config.num_engines`` engine actors in one placement group of the open ``session``."""
     import ray
-
-    if not ray.is_initialized():
-        address = config.ray_address or os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address)
-        else:
-            needed = config.num_engines * config.cpus_per_engine()
-            ray.init(num_cpus=max(os.cpu_count() or 1, needed), include_dashboard=False)
-            _local_ray["started"] = True
-    _local_ray["pools"] += 1
-
-
-def release_ray() -> None:
-    """Shut down the local Ray this module started once its last pool is closed."""
-    import ray
-
-    _local_ray["pools"] -= 1
-    if _local_ray["started"] and _local_ray["pools"] == 0:
-        ray.shutdown()
-        _local_ray["started"] = False
-
-
-def create_engine_actors(config: EngineConfig) -> tuple[list[Any], Any]:
-    """Start ``config.num_engines`` engine actors in one placement group; returns (actors, group)."""
-    import ray
-    from ray.util.placement_group import placement_group, remove_placement_group
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
     tp = config.tensor_parallel_size
@@ -97,15 +76,9 @@ def create_engine_actors(config: EngineConfig) -> tuple[list[Any], Any]:
         raise ValueError("tensor_parallel_size > 1 needs GPUs, and this Ray cluster has none")
     else:
         bundles = [{"CPU": config.cpus_per_engine()}] * config.num_engines
-    group = placement_group(bundles, strategy="PACK")
-    try:
-        ray.get(group.ready(), timeout=PLACEMENT_TIMEOUT_S)
-    except ray.exceptions.GetTimeoutError as err:
-        remove_placement_group(group)
-        raise RuntimeError(
-            f"Ray could not place {len(bundles)} bundles of {bundles[0]} in {PLACEMENT_TIMEOUT_S}s; the cluster has "
-            f"{ray.available_resources()} free. Lower num_engines / tensor_parallel_size / num_cpus_per_engine."
-        ) from err
+    group = session.placement_group(
+        bundles, strategy="PACK", advice="Lower num_engines / tensor_parallel_size / num_cpus_per_engine."
+    )
 
     remote_actor = ray.remote(EngineActor)
     actors = []
@@ -127,7 +100,7 @@ def create_engine_actors(config: EngineConfig) -> tuple[list[Any], Any]:
             placement_group=group, placement_group_bundle_index=i * tp, placement_group_capture_child_tasks=True
         )
         actors.append(remote_actor.options(scheduling_strategy=strategy, **options).remote(engine_config, llm_kwargs, env))
-    return actors, group
+    return actors
 
 
 class EnginePool(EngineBase):
@@ -143,11 +116,9 @@ class EnginePool(EngineBase):
 
         self.config = config
         self.actors: list[Any] = []
-        self.group: Any = None
-        connect_ray(config)
-        self._connected = True
+        self.session = engine_ray_session(config).open()
         try:
-            self.actors, self.group = create_engine_actors(config)
+            self.actors = create_engine_actors(config, self.session)
             ray.get([a.ready.remote() for a in self.actors])
         except BaseException:
             self.close()
@@ -171,11 +142,10 @@ class EnginePool(EngineBase):
         return [item for shard in shards for item in shard]
 
     def close(self) -> None:
-        """Close every engine, kill the actors, remove the placement group; stop a local Ray started here."""
+        """Close every engine, kill the actors, then close the Ray session (its placement group, a Ray it started)."""
         import ray
-        from ray.util.placement_group import remove_placement_group
 
-        if not self._connected:
+        if not self.session.is_open:
             return
         try:
             ray.get([a.close.remote() for a in self.actors], timeout=120)
@@ -183,7 +153,5 @@ class EnginePool(EngineBase):
             pass  # the actors are killed below either way
         for actor in self.actors:
             ray.kill(actor)
-        if self.group is not None:
-            remove_placement_group(self.group)
-        self.actors, self.group, self._connected = [], None, False
-        release_ray()
+        self.actors = []
+        self.session.close()

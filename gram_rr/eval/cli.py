@@ -33,7 +33,7 @@ from typing import Any
 from gram_rr.cli_args import overrides_epilog
 from gram_rr.config import ConfigError, section_configs, to_dict
 from gram_rr.data.columns import add_column_arguments
-from gram_rr.data.records import PreferencePair, render_conversation
+from gram_rr.data.records import PreferencePair
 from gram_rr.engines.config import BACKENDS, EngineConfig
 from gram_rr.eval import existing, workloads
 from gram_rr.eval.cache import VerdictCache
@@ -41,6 +41,7 @@ from gram_rr.eval.report import markdown, write_report
 from gram_rr.eval.rewardbench import GENERATIVE_TIE_CREDIT, SCALAR_TIE_CREDIT
 from gram_rr.eval.runner import judge_pairs
 from gram_rr.judge import JudgeConfig
+from gram_rr.protocols import PairJudge
 from gram_rr.scalar import ScorerConfig
 
 # The judgment must fit: prompt tokens + max_new_tokens + this margin <= max_model_len.
@@ -100,7 +101,7 @@ def _prompt_fits(engine: EngineConfig, judge: JudgeConfig):
 
     from gram_rr.engines.tokens import prompt_ids
     from gram_rr.models import resolve_model
-    from gram_rr.prompts import judge_messages
+    from gram_rr.pair_prompt import pair_judge_messages
 
     if engine.max_model_len is None:
         return None
@@ -108,13 +109,12 @@ def _prompt_fits(engine: EngineConfig, judge: JudgeConfig):
     budget = engine.max_model_len - judge.max_new_tokens - _LENGTH_MARGIN
 
     def fits(pair: PreferencePair) -> bool:
-        question = render_conversation(pair.conversation) if pair.conversation else pair.question
-        return len(prompt_ids(tokenizer, judge_messages(question, pair.response_a, pair.response_b))) <= budget
+        return len(prompt_ids(tokenizer, pair_judge_messages(pair))) <= budget
 
     return fits
 
 
-def run_model(args: argparse.Namespace, both_orders: bool, judge: Any = None) -> dict[str, Any]:
+def run_model(args: argparse.Namespace, both_orders: bool, judge: PairJudge | None = None) -> dict[str, Any]:
     """Judge the benchmark's pairs with ``--model`` and build its report.
 
     ``judge`` is an already loaded judge for ``--model`` to reuse across several

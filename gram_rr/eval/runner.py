@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from tqdm import tqdm
 
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval.cache import VerdictCache
 from gram_rr.eval.pairs import pair_metrics
+from gram_rr.protocols import PairJudge
 from gram_rr.verdict import Verdict
-
-
-class PairJudge(Protocol):
-    """What evaluation needs from a judge: :class:`gram_rr.RewardReasoner` and
-    :class:`gram_rr.RewardModelScorer` both qualify."""
-
-    def compare_many(
-        self, pairs: Sequence[PreferencePair], votes: int | None = None, both_orders: bool | None = None
-    ) -> list[Verdict]: ...
 
 
 def judge_pairs(

@@ -17,8 +17,8 @@ from typing import Any
 
 from gram_rr.data.records import PreferencePair
 from gram_rr.engines.base import Engine, SamplingConfig
+from gram_rr.pair_prompt import pair_prover_messages
 from gram_rr.parsing import parse_judgment
-from gram_rr.prompts import prover_messages
 from gram_rr.selftrain.filters import PROOF_FILTERS, check_proofs, normalise
 from gram_rr.selftrain.recipe import FilterConfig, ProofConfig
 
@@ -46,11 +46,6 @@ class ProofResult(ProofCounts):
     pairs: list[PreferencePair] = field(default_factory=list)
 
 
-def _messages(pair: PreferencePair) -> list[dict[str, str]]:
-    assert pair.label is not None, "only labeled pairs can be proved"
-    return prover_messages(pair.question, pair.response_a, pair.response_b, pair.label)
-
-
 def best_proofs(
     pairs: list[PreferencePair], prover: Engine | None, proofs: ProofConfig, filters: FilterConfig
 ) -> list[dict[str, Any]]:
@@ -66,7 +61,7 @@ def best_proofs(
     sampling = SamplingConfig(
         n=proofs.samples, temperature=proofs.temperature, top_p=proofs.top_p, max_new_tokens=proofs.max_new_tokens
     )
-    outputs = prover.generate([_messages(p) for p in pairs], sampling)
+    outputs = prover.generate([pair_prover_messages(p) for p in pairs], sampling)
     records: list[dict[str, Any]] = []
     candidates: list[tuple[int, str]] = []  # (pair index, proof text) of every valid sample
     conditional: list[float | None] = []  # log p(z|s,l) as sampled, when the engine reported it
@@ -80,7 +75,9 @@ def best_proofs(
                 conditional.append(check.completion.logprob)
         records.append({"id": pair.id, "samples": len(completions), "rejected": dict(rejected), "rationale": None, "score": None})
     if any(value is None for value in conditional):  # an engine without sample log-probs: one more pass
-        conditional = prover.score([_messages(pairs[i]) for i, _ in candidates], [text for _, text in candidates])
+        conditional = prover.score(
+            [pair_prover_messages(pairs[i]) for i, _ in candidates], [text for _, text in candidates]
+        )
     unconditional = prover.score([None] * len(candidates), [text for _, text in candidates])
     best: dict[int, tuple[float, str]] = {}
     for (index, text), cond, uncond in zip(candidates, conditional, unconditional):

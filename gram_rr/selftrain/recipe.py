@@ -168,4 +168,7 @@ def recipe_hash(recipe: SelfTrainRecipe) -> str:
     for section, keys in _SECTION_RUN_INDEPENDENT.items():
         for key in keys:
             values[section].pop(key)
+    for section in ("prover_train", "reasoner_train"):
+        if not values[section]["trl"]:
+            del values[section]["trl"]  # an empty pass-through keeps the hash of runs begun before it existed
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

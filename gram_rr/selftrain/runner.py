@@ -8,7 +8,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from gram_rr.config import to_dict
-from gram_rr.engines.pool import connect_ray, release_ray
+from gram_rr.engines.pool import engine_ray_session
 from gram_rr.selftrain.recipe import SelfTrainRecipe, recipe_hash
 from gram_rr.selftrain.report import markdown, write_report
 from gram_rr.selftrain.rundir import RunDirectory
@@ -43,8 +43,8 @@ def run(recipe: SelfTrainRecipe, new_run: bool = False) -> Path:
         run_dir.close()
         raise
     stages = pipeline.stages()
-    if recipe.use_ray:  # one Ray for the whole run (local unless engine.ray_address / $RAY_ADDRESS)
-        connect_ray(recipe.engine)
+    # One Ray for the whole run (local unless engine.ray_address / $RAY_ADDRESS), shared by its engines and training.
+    ray_session = engine_ray_session(recipe.engine).open() if recipe.use_ray else None
     try:
         with tqdm(total=len(stages), desc="self-training", unit="stage") as bar:
             for stage in stages:
@@ -58,8 +58,8 @@ def run(recipe: SelfTrainRecipe, new_run: bool = False) -> Path:
         rows = write_report(run_dir.root, run_dir.manifest)
     finally:
         pipeline.close()
-        if recipe.use_ray:
-            release_ray()
+        if ray_session is not None:
+            ray_session.close()
         run_dir.close()
     print(markdown(run_dir.manifest, rows))
     print(f"report: {run_dir.root / 'report.md'} and {run_dir.root / 'report.png'}")

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from gram_rr.training.trl_args import checked_trl_args
+
 STRATEGIES = ("ddp", "fsdp", "deepspeed_zero3")
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -56,6 +58,13 @@ class TrainConfig:
     save_steps: int = field(default=50, metadata={"help": "Checkpoint every this many optimizer steps (resume point after an interruption)."})
     save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept on disk (older ones are deleted)."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow model code shipped with the checkpoint to run."})
+    trl: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"check": checked_trl_args,
+                  "help": "Any other trl.SFTConfig (TrainingArguments) field by its TRL name, e.g. {max_grad_norm: 0.5, "
+                  "optim: adamw_torch}; checked against SFTConfig's fields. Fields set from the ones above "
+                  "(learning_rate, bf16, ...) or fixed by gram-rr (output_dir, ...) are errors."},
+    )
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:

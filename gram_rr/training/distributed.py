@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from gram_rr.ray_session import RaySession
 from gram_rr.training.config import TrainConfig
 from gram_rr.training.sft import METRICS_FILE, run_sft
 
@@ -33,7 +34,6 @@ def train_distributed(config: TrainConfig, dataset, output_dir: str | os.PathLik
     multi-node cluster ``output_dir`` must be on storage every node sees. Rank 0 writes the
     model and ``metrics.json``; the metrics are read back from that file.
     """
-    import ray
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
@@ -46,25 +46,25 @@ def train_distributed(config: TrainConfig, dataset, output_dir: str | os.PathLik
     shutil.rmtree(data_dir, ignore_errors=True)
     os.replace(staging, data_dir)
 
-    if not ray.is_initialized():
-        ray.init(address=config.ray_address, include_dashboard=False, log_to_driver=True)
-    use_gpu = config.resolved_use_gpu()
-    resources = {"CPU": config.resolved_cpus_per_worker()} | ({"GPU": 1} if use_gpu else {})
-    trainer = TorchTrainer(
-        _worker,
-        train_loop_config={"config": asdict(config), "dataset": str(data_dir), "output_dir": str(out)},
-        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
-        scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=use_gpu, resources_per_worker=resources),
-        run_config=RunConfig(name="sft", storage_path=str(out / "ray")),
-    )
-    ctrl_c = signal.getsignal(signal.SIGINT)
-    try:
-        result = trainer.fit()
-    finally:
-        # fit() installs a Ctrl-C handler that aborts its run and never removes it; left in place,
-        # Ctrl-C would be swallowed for the rest of the process (e.g. a self-training run).
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, ctrl_c)
+    # The caller's open Ray session if any (a self-training run's), else join ``ray_address`` or start a local Ray.
+    with RaySession(address=config.ray_address):
+        use_gpu = config.resolved_use_gpu()
+        resources = {"CPU": config.resolved_cpus_per_worker()} | ({"GPU": 1} if use_gpu else {})
+        trainer = TorchTrainer(
+            _worker,
+            train_loop_config={"config": asdict(config), "dataset": str(data_dir), "output_dir": str(out)},
+            torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+            scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=use_gpu, resources_per_worker=resources),
+            run_config=RunConfig(name="sft", storage_path=str(out / "ray")),
+        )
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        try:
+            result = trainer.fit()
+        finally:
+            # fit() installs a Ctrl-C handler that aborts its run and never removes it; left in place,
+            # Ctrl-C would be swallowed for the rest of the process (e.g. a self-training run).
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, ctrl_c)
     if result.error is not None:
         raise RuntimeError(f"distributed training failed: {result.error}") from result.error
     metrics_path = out / METRICS_FILE

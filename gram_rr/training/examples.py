@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gram_rr.data.records import PreferencePair
+from gram_rr.pair_prompt import pair_judge_messages, pair_prover_messages
 from gram_rr.parsing import format_judgment, parse_judgment
-from gram_rr.prompts import judge_messages, prover_messages
 
 ROLES = ("prover", "reasoner")
 
@@ -30,11 +30,12 @@ def target_text(pair: PreferencePair) -> str:
 
 
 def prompt_messages(pair: PreferencePair, role: str) -> list[dict[str, str]]:
-    """The chat prompt of one example: the judge prompt (reasoner) or the prover prompt (prover)."""
+    """The chat prompt of one example: the judge prompt (reasoner) or the prover prompt (prover),
+    as :class:`gram_rr.RewardReasoner` and the prover are sent them."""
     if role == "reasoner":
-        return judge_messages(pair.question, pair.response_a, pair.response_b)
+        return pair_judge_messages(pair)
     if role == "prover":
-        return prover_messages(pair.question, pair.response_a, pair.response_b, pair.label)
+        return pair_prover_messages(pair)
     raise ValueError(f"role must be one of {ROLES}, got {role!r}")
 
 

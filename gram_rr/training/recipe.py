@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from gram_rr.config import apply_overrides, from_dict, interpolate, load_yaml
@@ -10,6 +11,7 @@ from gram_rr.recipes import resolve_recipe
 from gram_rr.training.config import TrainConfig
 
 SECTIONS = ("{role}_train", "train")
+TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
 
 def train_section(tree: dict, role: str) -> str:
@@ -21,14 +23,18 @@ def train_section(tree: dict, role: str) -> str:
 
 
 def load_train_config(recipe: str | Path | None, role: str, overrides: Sequence[str] = ()) -> TrainConfig:
-    """TrainConfig for ``role``; overrides are ``key=value`` with keys bare (``epochs=2``),
+    """TrainConfig for ``role``; overrides are ``key=value`` with keys bare (``epochs=2``, ``trl.optim=sgd``),
     ``train.``-prefixed, or prefixed with the role's section (``prover_train.epochs=2``)."""
-    tree = load_yaml(resolve_recipe(recipe)) if recipe is not None else {}
+    path = resolve_recipe(recipe) if recipe is not None else None
+    tree = load_yaml(path) if path is not None else {}
     section = train_section(tree, role)
 
     def qualify(key: str) -> str:
         head, dot, rest = key.partition(".")
-        return f"{section}.{rest or head}" if not dot or head == "train" else key
+        if not dot or head in TRAIN_FIELDS:
+            return f"{section}.{key}"
+        return f"{section}.{rest}" if head == "train" else key
 
     apply_overrides(tree, overrides, qualify=qualify)
-    return from_dict(TrainConfig, interpolate(tree).get(section), section)
+    where = f"{path}.{section}" if path is not None else section
+    return from_dict(TrainConfig, interpolate(tree).get(section), where)

@@ -12,6 +12,7 @@ from typing import Any
 from gram_rr.atomic import write_json
 from gram_rr.models import resolve_model
 from gram_rr.training.config import TrainConfig
+from gram_rr.training.trl_args import checked_trl_args
 
 MODEL_SUBDIR = "model"
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -28,7 +29,7 @@ def finished_result(output_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def sft_args(config: TrainConfig, checkpoint_dir: Path):
-    """The ``trl.SFTConfig`` for ``config``."""
+    """The ``trl.SFTConfig`` for ``config`` (its ``trl`` mapping passed through, checked)."""
     from trl import SFTConfig
 
     use_gpu = config.resolved_use_gpu()
@@ -77,6 +78,7 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
         disable_tqdm=False,
         include_num_input_tokens_seen="non_padding",
         **extra,
+        **checked_trl_args(config.trl),
     )
 
 
