@@ -35,8 +35,8 @@ def exchange(text: str, x: str, y: str) -> str:
 
 
 def test_every_demo_rationale_swaps_exactly_and_back():
-    pairs = load_pairs(ROOT / "data/demo/seed.jsonl")
-    assert len(pairs) == 400
+    pairs = [p for folder in ("demo", "demo-basic", "demo-arithmetic") for p in load_pairs(ROOT / "data" / folder / "seed.jsonl")]
+    assert len(pairs) == 240 + 400 + 400
     for p in pairs:
         swapped = swap_rationale(p.rationale)
         assert swapped == exchange(p.rationale, "Response A", "Response B") != p.rationale, p.id

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gram_rr.cli_args import add_dataclass_arguments, dataclass_from_args
-from gram_rr.data.demo_tasks import TASK_SETS, Problem
+from gram_rr.data.demo_sets import TASK_SETS
+from gram_rr.data.demo_tasks import Problem
 from gram_rr.data.io import write_pairs
 from gram_rr.data.records import PreferencePair
 
@@ -39,7 +40,7 @@ class DemoConfig:
     unlabeled_size: int = field(default=1200, metadata={"help": "pairs without labels (gold kept in metadata)"})
     test_size: int = field(default=200, metadata={"help": "held-out labeled pairs for evaluation"})
     rounds: int = field(default=3, metadata={"help": "self-training rounds the unlabeled pool is split into"})
-    tasks: str = field(default="basic", metadata={"help": f"task set: {' | '.join(TASK_SETS)} (see gram_rr.data.demo_tasks.TASK_SETS)"})
+    tasks: str = field(default="basic", metadata={"help": f"task set: {' | '.join(TASK_SETS)} (see gram_rr.data.demo_sets.TASK_SETS)"})
 
     def __post_init__(self) -> None:
         if self.tasks not in TASK_SETS:
@@ -53,12 +54,22 @@ def split_of(question: str) -> str:
 
 
 def proof(problem: Problem, label: str) -> str:
-    """A short rationale in the released Feedback / Comparision / Conclusion layout."""
-    other = "B" if label == "A" else "A"
+    """A short rationale in the released Feedback / Comparision / Conclusion layout.
+
+    It judges Response A, then Response B, and only then compares: the verdict follows from two
+    checks a reader can make one response at a time, never from a first word naming the winner.
+    """
+    checks = []
+    for position in "AB":
+        if position == label:
+            checks.append(f"Response {position} is correct: it {problem.why_right}.")
+        else:
+            giving = f", giving {problem.wrong_answer}" if problem.wrong_answer else ""
+            checks.append(f"Response {position} is wrong: it {problem.why_wrong}{giving}.")
+    kept = f"gets the correct answer, {problem.answer}" if problem.wrong_answer else problem.answer
     return (
-        f"Feedback:\nResponse {label} {problem.why_right}. "
-        f"Response {other} {problem.why_wrong}, giving {problem.wrong_answer}.\n\n"
-        f"Comparision:\nThe correct answer is {problem.answer}; only Response {label} gets it.\n\n"
+        f"Feedback:\n{' '.join(checks)}\n\n"
+        f"Comparision:\nOnly Response {label} {kept}.\n\n"
         f"Conclusion:\nResponse {label} is better."
     )
 
@@ -75,7 +86,7 @@ def _problems(kind: str, n: int, rng: random.Random, tasks: str) -> list[Problem
             if fresh and split_of(problem.question) == kind:
                 break
         else:
-            raise RuntimeError(f"ran out of distinct '{family.__name__}' questions for split '{kind}'; ask for fewer pairs")
+            raise ValueError(f"ran out of distinct '{family.__name__}' questions for split '{kind}'; ask for fewer pairs")
         seen.add(problem.question)
         out.append(problem)
     return out

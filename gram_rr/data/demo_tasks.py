@@ -18,10 +18,10 @@ class Problem:
 
     family: str
     question: str
-    answer: str
+    answer: str  # the correct answer; for instruction problems, the rule the correct response keeps
     correct: str
     wrong: str
-    wrong_answer: str
+    wrong_answer: str  # the wrong response's answer; "" when its mistake is not a wrong value
     error: str
     why_right: str
     why_wrong: str
@@ -234,17 +234,3 @@ def _gcd(a: int, b: int) -> int:
 FAMILIES: tuple[Callable[[random.Random, int], Problem], ...] = (
     two_step, sharing, unit_conversion, counting, decimal_comparison, shopping, clock, rectangle, percent,
 )
-
-# Task sets: which (family, error index) combinations a split draws from, cycling in this order.
-# "basic": mistakes a reader can spot without redoing arithmetic (a wrong operation or formula,
-# a skipped step, a wrong unit factor, a dropped hour, dividing by the wrong head count, the
-# "more digits is larger" fallacy, dividing by 10 for a percent): the easier set for a small
-# judge. "arithmetic": every family and mistake, including
-# one-digit arithmetic slips and counting errors, which need the judge to redo the arithmetic.
-TASK_SETS: dict[str, tuple[tuple[Callable[[random.Random, int], Problem], int], ...]] = {
-    "basic": (
-        (two_step, 0), (sharing, 0), (unit_conversion, 0), (decimal_comparison, 0), (shopping, 1), (clock, 0),
-        (rectangle, 0), (percent, 0), (two_step, 2), (rectangle, 1),
-    ),
-    "arithmetic": tuple((family, error) for error in range(6) for family in FAMILIES),
-}
