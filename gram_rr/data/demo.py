@@ -74,7 +74,8 @@ def proof(problem: Problem, label: str) -> str:
     )
 
 
-def _problems(kind: str, n: int, rng: random.Random, tasks: str) -> list[Problem]:
+def draw_problems(kind: str, n: int, rng: random.Random, tasks: str) -> list[Problem]:
+    """``n`` problems with distinct questions that belong to split ``kind``, cycling through task set ``tasks``."""
     seen: set[str] = set()
     out = []
     cycle = TASK_SETS[tasks]
@@ -110,7 +111,7 @@ def generate_split(kind: str, n: int, seed: int = 0, rounds: int = 1, tasks: str
         raise ValueError("n must be >= 0 and rounds >= 1")
     rng = random.Random(f"gram-rr-demo:{seed}:{kind}")
     blocks = rounds if kind == "unlabeled" else 1
-    problems = _problems(kind, n, rng, tasks)
+    problems = draw_problems(kind, n, rng, tasks)
     labels = _balanced_labels(n, blocks, rng)
     pairs = []
     for i, (problem, label) in enumerate(zip(problems, labels)):
