@@ -66,13 +66,15 @@ class ScriptedEngine:
 
     def _proof(self, prompt: str, j: int, seed: int | None) -> Completion:
         u = unit(prompt, j, seed)
-        if u < 0.3:  # a small pool of proofs, so different pairs (and chunks) end with the same one
-            rationale = f"Feedback: the shared proof number {int(u * 10)} shows the chosen response is right."
+        if u < 0.6:  # a small pool of proofs, so different pairs (and chunks) end with the same one
+            rationale = f"Feedback: the shared proof number {int(u * 5)} shows the chosen response is right."
         else:
             rationale = f"Feedback: proof {u:.6f} checks each step and shows the chosen response is right."
         answer = "A" if unit(prompt, j, seed, "answer") < 0.5 else "B"
+        shared = u < 0.6  # a shared proof scores best, so pairs (by pigeonhole) keep the same one: duplicates
+        logprob = -1.0 - unit(prompt, j, seed, "lp") if shared else -5.0 - 50 * unit(prompt, j, seed, "lp")
         return Completion(format_judgment(rationale, answer), num_tokens=20 + int(300 * unit(prompt, j, seed, "len")),
-                          logprob=-5.0 - 50 * unit(prompt, j, seed, "lp"), finish_reason="stop")
+                          logprob=logprob, finish_reason="stop")
 
     def score(self, conversations, continuations):
         assert all(c is None for c in conversations), "samples carry log p(z|s,l): only log p(z) is scored"
