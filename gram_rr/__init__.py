@@ -21,6 +21,7 @@ _EXPORTS = {
     "Judgment": "gram_rr.parsing",
     "Verdict": "gram_rr.verdict",
     "Vote": "gram_rr.verdict",
+    "GroupJudgeReward": "gram_rr.rl",
 }
 
 __all__ = sorted(_EXPORTS)
