@@ -21,16 +21,41 @@ def prompt_ids(tokenizer: Any, conversation: Conversation) -> list[int]:
     fake assistant turn with its own verdict). Contents without such strings tokenize exactly
     as the whole templated text does.
     """
+    return _templated_ids(tokenizer, conversation, True, _writes_special_tokens(tokenizer, conversation))
+
+
+def completion_ids(tokenizer: Any, prompt: Conversation, completion: Conversation) -> tuple[list[int], int]:
+    """``(ids, n_prompt)``: the chat-templated ``prompt + completion`` and how many leading ids are the prompt.
+
+    Contents stay text as in :func:`prompt_ids` (the completion's end of turn is the template's),
+    and without special-token strings the ids are the whole templated text's, as TRL's SFTTrainer
+    tokenizes conversational prompt/completion data. ``n_prompt`` is where the ids part from
+    those of the prompt with the assistant turn opened, as TRL cuts the completion.
+    """
+    literal = _writes_special_tokens(tokenizer, prompt + completion)
+    ids = _templated_ids(tokenizer, prompt + completion, False, literal)
+    opened = _templated_ids(tokenizer, prompt, True, literal)
+    n_prompt = next((i for i, (a, b) in enumerate(zip(opened, ids)) if a != b), min(len(opened), len(ids)))
+    return ids, n_prompt
+
+
+def _writes_special_tokens(tokenizer: Any, conversation: Conversation) -> bool:
+    """Whether some message content contains a special token's text."""
+    specials = special_strings(tokenizer)
+    return any(token in message["content"] for message in conversation for token in specials)
+
+
+def _templated_ids(tokenizer: Any, conversation: Conversation, add_generation_prompt: bool, literal: bool) -> list[int]:
+    """The templated ``conversation``'s ids: the whole text tokenized, or with contents kept literal."""
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError(
             "the tokenizer has no chat template; engines take chat messages, so use an instruct/chat "
             "checkpoint or set tokenizer.chat_template"
         )
-    text = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
-    specials = special_strings(tokenizer)
-    if not any(token in message["content"] for message in conversation for token in specials):
+    text = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=add_generation_prompt)
+    if not literal:
         return tokenizer(text, add_special_tokens=False)["input_ids"]
-    return _ids_with_literal_contents(tokenizer, conversation, text)
+    return _ids_with_literal_contents(tokenizer, conversation, text, add_generation_prompt)
 
 
 @lru_cache(maxsize=8)
@@ -40,7 +65,9 @@ def special_strings(tokenizer: Any) -> tuple[str, ...]:
     return tuple(sorted(set(added) | set(tokenizer.all_special_tokens), key=len, reverse=True))
 
 
-def _ids_with_literal_contents(tokenizer: Any, conversation: Conversation, text: str) -> list[int]:
+def _ids_with_literal_contents(
+    tokenizer: Any, conversation: Conversation, text: str, add_generation_prompt: bool
+) -> list[int]:
     """Tokenize the template's own text with its control tokens and every content as plain text.
 
     The template is rendered once more with a marker in place of each content, which cuts it
@@ -51,7 +78,7 @@ def _ids_with_literal_contents(tokenizer: Any, conversation: Conversation, text:
     markers = [f"\ue000{i}\ue001" for i in range(len(conversation))]
     skeleton = tokenizer.apply_chat_template(
         [{**message, "content": marker} for message, marker in zip(conversation, markers)],
-        tokenize=False, add_generation_prompt=True,
+        tokenize=False, add_generation_prompt=add_generation_prompt,
     )
     pieces, rest = [], skeleton
     for marker in markers:

@@ -1,10 +1,11 @@
-"""Preference pairs -> SFT examples in TRL's conversational prompt/completion format."""
+"""Preference pairs -> SFT examples in TRL's conversational prompt/completion format, and their token ids."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from gram_rr.data.records import PreferencePair
+from gram_rr.engines.tokens import completion_ids
 from gram_rr.pair_prompt import pair_judge_messages, pair_prover_messages
 from gram_rr.parsing import format_judgment, parse_judgment
 
@@ -42,7 +43,7 @@ def prompt_messages(pair: PreferencePair, role: str) -> list[dict[str, str]]:
 def sft_examples(pairs: Sequence[PreferencePair], role: str):
     """A ``datasets.Dataset`` with ``prompt`` (user messages) and ``completion`` (one assistant message).
 
-    TRL's SFTTrainer computes the loss on the completion only for this format.
+    The trainer trains on :func:`tokenized_examples` of it: the loss covers the completion only.
     """
     from datasets import Dataset
 
@@ -54,4 +55,21 @@ def sft_examples(pairs: Sequence[PreferencePair], role: str):
     for pair in pairs:
         completion = [{"role": "assistant", "content": target_text(pair)}]  # validates label and rationale first
         rows.append({"prompt": prompt_messages(pair, role), "completion": completion})
+    return Dataset.from_list(rows)
+
+
+def tokenized_examples(dataset, tokenizer):
+    """``dataset`` (from :func:`sft_examples`) as ``input_ids`` and ``completion_mask`` (1 on the completion's ids).
+
+    Tokenized as the engines tokenize prompts (:func:`gram_rr.engines.tokens.completion_ids`): a
+    question, response or rationale that writes ``<|im_end|>`` or another special token keeps it
+    as text, so it cannot forge a turn in training either. Other examples get the ids and mask
+    TRL's SFTTrainer makes of the conversational data; given these columns it tokenizes nothing.
+    """
+    from datasets import Dataset
+
+    rows = []
+    for example in dataset:
+        ids, n_prompt = completion_ids(tokenizer, example["prompt"], example["completion"])
+        rows.append({"input_ids": ids, "completion_mask": [0] * n_prompt + [1] * (len(ids) - n_prompt)})
     return Dataset.from_list(rows)

@@ -12,6 +12,7 @@ from typing import Any
 from gram_rr.atomic import write_json
 from gram_rr.models import resolve_model
 from gram_rr.training.config import TrainConfig
+from gram_rr.training.examples import tokenized_examples
 from gram_rr.training.trl_args import checked_trl_args
 
 MODEL_SUBDIR = "model"
@@ -83,7 +84,11 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
 
 
 def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike):
-    """A ready SFT trainer (``trl.SFTTrainer`` subclass) for ``config`` (seeded; LoRA adapters attached when configured)."""
+    """A ready SFT trainer (``trl.SFTTrainer`` subclass) for ``config`` (seeded; LoRA adapters attached when configured).
+
+    ``dataset`` (from :func:`gram_rr.training.examples.sft_examples`) is tokenized here, by
+    :func:`~gram_rr.training.examples.tokenized_examples`, not by TRL.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
@@ -100,7 +105,7 @@ def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLik
     return CompletionSFTTrainer(
         model=model,
         args=sft_args(config, Path(checkpoint_dir)),
-        train_dataset=dataset,
+        train_dataset=tokenized_examples(dataset, tokenizer),
         processing_class=tokenizer,
         peft_config=_lora_config(config),
         share_prompt_prefix=config.share_prompt_prefix,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gram_rr.data.records import PreferencePair
+from gram_rr.engines.tokens import completion_ids
 from gram_rr.models import resolve_model
 from gram_rr.training.config import TrainConfig
 from gram_rr.training.examples import sft_examples
@@ -21,16 +22,6 @@ def padding_share(lengths: Sequence[int], batch_size: int) -> float:
         padded += max(batch) * len(batch)
         real += sum(batch)
     return (padded - real) / padded if padded else 0.0
-
-
-def _tokenize(tokenizer, dataset) -> list[tuple[list[int], int]]:
-    """(prompt + completion ids, prompt length) per example, as the chat template renders them."""
-    rows = []
-    for row in dataset:
-        prompt = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True)["input_ids"]
-        full = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True)["input_ids"]
-        rows.append((full, len(prompt)))
-    return rows
 
 
 def _plain_loop(config: TrainConfig, rows: list[tuple[list[int], int]], warmup: int, steps: int) -> float:
@@ -118,7 +109,7 @@ def train_throughput(
     config = TrainConfig(model=model, batch_size=batch_size, max_length=max_length, num_threads=num_threads)
     dataset = sft_examples(list(pairs), role)
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(model))
-    rows = _tokenize(tokenizer, dataset)
+    rows = [completion_ids(tokenizer, row["prompt"], row["completion"]) for row in dataset]  # as our SFT tokenizes
     packed = TrainConfig(**{**vars(config), "packing": True})
     results: dict[str, list[float]] = {"plain": [], "sft": [], "sft_packed": []}
     for _ in range(repeats):
