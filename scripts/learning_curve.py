@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--checks", default="96,192,288,384", help="measure after this many examples (and at the end)")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--paired", action="store_true", help="each pair's two orders in the same batch")
     args = parser.parse_args()
     torch.manual_seed(0)
     path = resolve_model("smollm2-135m-instruct")
@@ -117,8 +118,12 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     rng = random.Random(1)
     problems = draw_problems("seed", args.n_train // 4, rng, args.tasks) + draw_problems("labeled", args.n_train // 4, rng, args.tasks)
-    rows = [rendered(tokenizer, p, label) for p in problems for label in "AB"]
-    random.Random(2).shuffle(rows)
+    if args.paired:  # shuffle pairs, keep each pair's two orders next to each other (batch size even)
+        random.Random(2).shuffle(problems)
+        rows = [rendered(tokenizer, p, label) for p in problems for label in "AB"]
+    else:
+        rows = [rendered(tokenizer, p, label) for p in problems for label in "AB"]
+        random.Random(2).shuffle(rows)
     tests = [(rendered(tokenizer, p, label)[0], label) for p in draw_problems("test", args.n_test, random.Random(3), args.tasks)
              for label in "AB"]
     checks = {int(c) for c in args.checks.split(",")}

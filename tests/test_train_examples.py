@@ -102,3 +102,44 @@ def test_loss_equals_the_models_own_completion_loss(tiny_model_dir, tmp_path, pa
     keep = label_positions(batch["labels"])
     if not packing:
         assert len(keep) < batch["labels"].shape[1], "prompt positions skip the LM head"
+
+
+def test_a_pair_and_its_swap_share_a_group_and_a_batch():
+    from dataclasses import replace
+
+    from gram_rr.data.swap import augment_with_swaps
+    from gram_rr.training.trainer import PairedShuffleSampler
+
+    pairs = [replace(PAIR, id=f"p{i}", rationale="Feedback:\nResponse A is right.\n\nConclusion:\nResponse A is better.")
+             for i in range(12)]
+    pairs.append(replace(PAIR, id="plain", rationale="It computes the product correctly."))  # no position named
+    examples, _ = augment_with_swaps(pairs, "both")
+    groups = list(sft_examples(examples, "reasoner")["pair"])
+    assert groups == [p.id for p in pairs for _ in range(2)]
+    sampler = PairedShuffleSampler(groups, seed=3)
+    first, second = list(sampler), list(sampler)
+    assert sorted(first) == list(range(len(groups))) and first != second  # a permutation, new every epoch
+    for order in (first, second):
+        for batch in range(0, len(order), 8):  # batches of 8 hold whole pairs: both orders of each
+            members = [groups[i] for i in order[batch:batch + 8]]
+            assert all(members.count(g) == 2 for g in members)
+            assert sum(examples[i].label == "A" for i in order[batch:batch + 8]) * 2 == len(members)
+    assert list(PairedShuffleSampler(groups, seed=3)) == first  # seeded
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_the_trainer_batches_a_pair_with_its_swap(tiny_model_dir, tmp_path, paired):
+    from dataclasses import replace
+
+    from gram_rr.data.swap import augment_with_swaps
+    from gram_rr.training.sft import build_trainer
+
+    pairs = [replace(PAIR, id=f"p{i}", rationale="Feedback:\nResponse A is right.\n\nConclusion:\nResponse A is better.")
+             for i in range(16)]
+    examples, _ = augment_with_swaps(pairs, "both")
+    config = TrainConfig(model=tiny_model_dir, report_to=["none"], max_steps=1, bf16=False, batch_size=4,
+                         paired_orders=paired)
+    trainer = build_trainer(config, sft_examples(examples, "reasoner"), tmp_path)
+    order = list(trainer._get_train_sampler())
+    whole_pairs = all(order[i] // 2 == order[i + 1] // 2 for i in range(0, len(order), 2))
+    assert sorted(order) == list(range(32)) and whole_pairs == paired

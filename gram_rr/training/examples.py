@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gram_rr.data.records import PreferencePair
+from gram_rr.data.swap import SWAP_SUFFIX
 from gram_rr.engines.tokens import completion_ids
 from gram_rr.pair_prompt import pair_judge_messages, pair_prover_messages
 from gram_rr.parsing import format_judgment, parse_judgment
@@ -41,7 +42,8 @@ def prompt_messages(pair: PreferencePair, role: str) -> list[dict[str, str]]:
 
 
 def sft_examples(pairs: Sequence[PreferencePair], role: str):
-    """A ``datasets.Dataset`` with ``prompt`` (user messages) and ``completion`` (one assistant message).
+    """A ``datasets.Dataset`` with ``prompt`` (user messages), ``completion`` (one assistant message)
+    and ``pair`` (the pair's id; an A/B swap carries the id of the pair it was made from).
 
     The trainer trains on :func:`tokenized_examples` of it: the loss covers the completion only.
     """
@@ -54,7 +56,8 @@ def sft_examples(pairs: Sequence[PreferencePair], role: str):
     rows = []
     for pair in pairs:
         completion = [{"role": "assistant", "content": target_text(pair)}]  # validates label and rationale first
-        rows.append({"prompt": prompt_messages(pair, role), "completion": completion})
+        rows.append({"prompt": prompt_messages(pair, role), "completion": completion,
+                     "pair": pair.id.removesuffix(SWAP_SUFFIX)})
     return Dataset.from_list(rows)
 
 

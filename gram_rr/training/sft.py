@@ -110,7 +110,15 @@ def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLik
         peft_config=_lora_config(config),
         share_prompt_prefix=config.share_prompt_prefix,
         decision_token_weight=config.decision_token_weight,
+        example_groups=_example_groups(config, dataset),
     )
+
+
+def _example_groups(config: TrainConfig, dataset) -> list[str] | None:
+    """The pair of every example when ``paired_orders`` can keep pairs together (not with packing)."""
+    if not config.paired_orders or config.packing or "pair" not in dataset.column_names:
+        return None
+    return list(dataset["pair"])
 
 
 def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:

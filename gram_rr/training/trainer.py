@@ -7,6 +7,29 @@ import torch.nn.functional as F
 from trl import SFTTrainer
 
 
+class PairedShuffleSampler(torch.utils.data.Sampler):
+    """Example indices in a seeded random order of their groups, each group's examples together.
+
+    With groups = the pair each example came from, a pair and its A/B swap are neighbours, so
+    batches of an even size hold both orders of the same pairs. A new order every epoch.
+    """
+
+    def __init__(self, groups: list[str], seed: int):
+        members: dict[str, list[int]] = {}
+        for index, group in enumerate(groups):
+            members.setdefault(group, []).append(index)
+        self.blocks, self.seed, self.epoch = list(members.values()), seed, 0
+
+    def __len__(self) -> int:
+        return sum(map(len, self.blocks))
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        self.epoch += 1
+        for block in torch.randperm(len(self.blocks), generator=generator).tolist():
+            yield from self.blocks[block]
+
+
 def label_positions(labels: torch.Tensor) -> torch.Tensor:
     """Sequence positions whose *next* token has a label, as one index range shared by the batch.
 
@@ -55,19 +78,30 @@ class CompletionSFTTrainer(SFTTrainer):
       instruction costs one row of forward and backward instead of ``batch_size`` rows.
       The loss and its gradient are those of the unshared forward (same math; bf16 rounding
       may differ in the last bits).
+    - ``example_groups``: one group name per training example (the pair it came from); examples
+      are then shuffled by group, a group's examples side by side (:class:`PairedShuffleSampler`).
     - ``decision_token_weight``: label tokens that name a position ("A"/"B" letters: the
       answer and every "Response A/B" in the rationale) weigh this much in the token mean;
       1.0 is the plain mean. The decision is a handful of tokens among ~100 of rationale.
     The logged ``mean_token_accuracy`` and ``num_tokens`` keep TRL's meaning (entropy is not logged).
     """
 
-    def __init__(self, *args, share_prompt_prefix: bool = True, decision_token_weight: float = 1.0, **kwargs):
+    def __init__(self, *args, share_prompt_prefix: bool = True, decision_token_weight: float = 1.0,
+                 example_groups: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.example_groups = example_groups
+        if example_groups is not None and len(example_groups) != len(self.train_dataset):
+            raise ValueError(f"{len(example_groups)} example groups for {len(self.train_dataset)} training examples")
         self.share_prompt_prefix = share_prompt_prefix
         self.decision_token_weight = decision_token_weight
         self._letter_ids: torch.Tensor | None = None
         if decision_token_weight != 1.0:
             self._letter_ids = torch.tensor(letter_token_ids(self.processing_class))
+
+    def _get_train_sampler(self, train_dataset=None):
+        if self.example_groups is None:
+            return super()._get_train_sampler(train_dataset)
+        return PairedShuffleSampler(self.example_groups, self.args.seed)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["labels"]
