@@ -311,31 +311,18 @@ class RecordingReward(GroupJudgeReward):
         return rewards
 
 
-def test_grpo_trainer_runs_with_the_group_reward(tmp_path, smollm2_dir):
+def test_grpo_trainer_runs_with_the_group_reward(tmp_path, tiny_model_dir):
     import torch
     from datasets import Dataset
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         torch.manual_seed(0)
-        tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
-        model = LlamaForCausalLM(
-            LlamaConfig(
-                vocab_size=len(tokenizer),
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                num_key_value_heads=2,
-                bos_token_id=tokenizer.bos_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                pad_token_id=tokenizer.pad_token_id,
-                tie_word_embeddings=True,
-            )
-        )
+        tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
         questions = ["Name a colour.", "Name a fruit.", "Say hello.", "Count to three."]
         dataset = Dataset.from_dict({"prompt": [[{"role": "user", "content": q}] for q in questions]})
         # the scripted judge prefers the completion with more distinct characters
