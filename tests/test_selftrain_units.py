@@ -11,7 +11,7 @@ from gram_rr.data.records import PreferencePair
 from gram_rr.engines.base import Completion, SamplingConfig
 from gram_rr.eval.calibration import calibration_metrics
 from gram_rr.parsing import format_judgment
-from gram_rr.selftrain.filters import balance_labels, check_proofs, keep_prediction
+from gram_rr.selftrain.filters import balance_labels, check_proofs, contradicts_label, keep_prediction
 from gram_rr.selftrain.proofs import prove, selection_score
 from gram_rr.selftrain.recipe import FilterConfig, PredictConfig, ProofConfig
 from gram_rr.selftrain.report import last_calibration, round_rows, write_report
@@ -83,6 +83,7 @@ def test_check_proofs_applies_each_rule():
     samples = [
         completion("no tags at all"),
         completion(format_judgment(RATIONALE, "B")),
+        completion(format_judgment("Response A is wrong: it adds badly. Response B is correct.", "A")),
         completion(good, tokens=500),
         completion(good, finish="length"),
         completion(format_judgment("A wins.", "A")),
@@ -91,7 +92,25 @@ def test_check_proofs_applies_each_rule():
         completion(good),
     ]
     reasons = [c.rejected_by for c in check_proofs(p, samples, FilterConfig(max_proof_tokens=200, copy_min_chars=40))]
-    assert reasons == ["unparsable", "wrong_answer", "too_long", "too_long", "too_short", "copies_response", None, "duplicate"]
+    assert reasons == [
+        "unparsable", "wrong_answer", "contradicts_label", "too_long", "too_long", "too_short", "copies_response", None, "duplicate",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rationale", "label", "contradicts"),
+    [
+        ("Feedback:\nResponse A is correct: it uses the word. Response B is wrong.\n\nConclusion:\nResponse A is better.", "A", False),
+        ("Response A is correct: it uses the word. Response B is wrong.\nConclusion:\nResponse B is better.", "B", True),
+        ("Response B is correct. Response A is wrong.\nConclusion: Response A is better.", "A", True),
+        ("Assistant B's answer is the better one; Assistant A's answer is incorrect.", "B", False),
+        ("Assistant B's answer is the better one.", "A", True),
+        ("Response A is not correct, and response b is right.", "B", False),  # "is not" is no claim; case-insensitive
+        ("Neither names a position.", "A", False),
+    ],
+)
+def test_contradicts_label_reads_verdicts_on_positions(rationale: str, label: str, contradicts: bool) -> None:
+    assert contradicts_label(rationale, label) is contradicts
 
 
 def test_selection_score_prefers_likely_in_context_unlikely_alone():

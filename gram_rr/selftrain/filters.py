@@ -14,7 +14,20 @@ from gram_rr.parsing import parse_judgment
 from gram_rr.selftrain.recipe import FilterConfig, PredictConfig
 from gram_rr.verdict import Verdict
 
-PROOF_FILTERS = ("unparsable", "wrong_answer", "too_long", "too_short", "copies_response", "duplicate")
+PROOF_FILTERS = ("unparsable", "wrong_answer", "contradicts_label", "too_long", "too_short", "copies_response", "duplicate")
+
+# "Response A is correct", "Assistant B's answer is the better one", "Output A is wrong": a verdict on one position.
+_CLAIM = re.compile(
+    r"\b(?:Response|Assistant|Answer|Output)\s+([AB])(?:'s\s+(?:answer|response))?\s+is\s+(?:the\s+)?"
+    r"(better|best|correct|right|preferred|worse|worst|wrong|incorrect)\b",
+    re.IGNORECASE,
+)
+_FAVOURABLE = {"better", "best", "correct", "right", "preferred"}
+
+
+def contradicts_label(rationale: str, label: str) -> bool:
+    """Whether the rationale calls the labelled response wrong or worse, or the other one correct or better."""
+    return any((position.upper() == label) != (word.lower() in _FAVOURABLE) for position, word in _CLAIM.findall(rationale))
 
 
 def normalise(text: str) -> str:
@@ -105,6 +118,8 @@ def check_proofs(pair: PreferencePair, completions: list[Completion], config: Fi
             reason = "unparsable"
         elif judgment.answer != pair.label:
             reason = "wrong_answer"
+        elif config.reject_contradictions and contradicts_label(judgment.rationale, pair.label):
+            reason = "contradicts_label"
         elif completion.num_tokens > config.max_proof_tokens or completion.finish_reason == "length":
             reason = "too_long"
         elif len(rationale.split()) < config.min_rationale_words:

@@ -78,6 +78,11 @@ class PredictConfig:
 class FilterConfig:
     """Rule filters applied to every sampled proof before selection."""
 
+    reject_contradictions: bool = field(
+        default=True,
+        metadata={"help": "drop proofs whose rationale calls the labelled response wrong or worse, or the other correct or "
+                  "better (\"Response B is correct\" in a proof of A)"},
+    )
     min_rationale_words: int = field(default=8, metadata={"range": (0, None), "help": "drop proofs whose rationale is shorter (words)"})
     max_proof_tokens: int = field(default=224, metadata={"range": (1, None), "help": "drop proofs longer than this (tokens)"})
     copy_min_chars: int = field(
