@@ -11,6 +11,11 @@ _ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
 _TAG = re.compile(r"<(/?)(think|answer)>", re.IGNORECASE)
 _VALID = {"A", "B"}
 
+# Words that state a verdict on a response ("Response A is correct", "B is the better one"): the proof
+# filter reads them, and SFT can weigh them as decision tokens.
+FAVOURABLE_WORDS = ("better", "best", "correct", "right", "preferred")
+UNFAVOURABLE_WORDS = ("worse", "worst", "wrong", "incorrect")
+
 
 @dataclass(frozen=True)
 class Judgment:

@@ -8,7 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gram_rr.training.trainer import CompletionSFTTrainer, label_positions, letter_token_ids, shared_prefix_length
+from gram_rr.models import resolve_model
+from gram_rr.training.trainer import (
+    CompletionSFTTrainer,
+    decision_token_ids,
+    label_positions,
+    letter_token_ids,
+    shared_prefix_length,
+)
 
 
 def _batch(tokenizer, prompts: list[str], completions: list[str]):
@@ -90,3 +97,18 @@ def test_letter_tokens_and_decision_weights(tiny_model_dir):
     targets = torch.tensor([[other, a, -100]])
     weights = CompletionSFTTrainer._token_weights(host, targets, targets != -100)
     assert weights.tolist() == [[1.0, 4.0, 0.0]]
+
+
+def test_decision_tokens_are_letters_and_whole_verdict_words():
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct"))
+    decision = set(decision_token_ids(tokenizer))
+    assert set(letter_token_ids(tokenizer)) <= decision
+    for word in (" correct", " wrong", " better", " Correct"):
+        (token,) = tokenizer(word, add_special_tokens=False)["input_ids"]
+        assert token in decision, word
+    for word in (" the", " response", " corrected", " Answer"):
+        assert not set(tokenizer(word, add_special_tokens=False)["input_ids"]) & decision, word
+    assert {tokenizer.convert_tokens_to_string([t]).strip().casefold() for t in tokenizer.convert_ids_to_tokens(sorted(decision))} <= {
+        "a", "b", "better", "best", "correct", "right", "preferred", "worse", "worst", "wrong", "incorrect"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from gram_rr.data.records import PreferencePair
 from gram_rr.data.swap import swap_pair
 from gram_rr.engines.base import Completion
-from gram_rr.parsing import parse_judgment
+from gram_rr.parsing import FAVOURABLE_WORDS, UNFAVOURABLE_WORDS, parse_judgment
 from gram_rr.selftrain.recipe import FilterConfig, PredictConfig
 from gram_rr.verdict import Verdict
 
@@ -19,15 +19,14 @@ PROOF_FILTERS = ("unparsable", "wrong_answer", "contradicts_label", "too_long", 
 # "Response A is correct", "Assistant B's answer is the better one", "Output A is wrong": a verdict on one position.
 _CLAIM = re.compile(
     r"\b(?:Response|Assistant|Answer|Output)\s+([AB])(?:'s\s+(?:answer|response))?\s+is\s+(?:the\s+)?"
-    r"(better|best|correct|right|preferred|worse|worst|wrong|incorrect)\b",
+    rf"({'|'.join(FAVOURABLE_WORDS + UNFAVOURABLE_WORDS)})\b",
     re.IGNORECASE,
 )
-_FAVOURABLE = {"better", "best", "correct", "right", "preferred"}
 
 
 def contradicts_label(rationale: str, label: str) -> bool:
     """Whether the rationale calls the labelled response wrong or worse, or the other one correct or better."""
-    return any((position.upper() == label) != (word.lower() in _FAVOURABLE) for position, word in _CLAIM.findall(rationale))
+    return any((position.upper() == label) != (word.lower() in FAVOURABLE_WORDS) for position, word in _CLAIM.findall(rationale))
 
 
 def normalise(text: str) -> str:

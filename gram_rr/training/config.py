@@ -45,7 +45,7 @@ class TrainConfig:
     save_dtype: str = field(default="bfloat16", metadata={"help": "dtype of the final merged model folder."})
     share_prompt_prefix: bool = field(default=True, metadata={"help": "Run the prompt prefix every example of a batch starts with (the judge instruction) once per batch instead of once per row; same loss, fewer FLOPs."})
     paired_orders: bool = field(default=True, metadata={"help": "Shuffle examples by pair, keeping a pair and its A/B swap next to each other, so they share a batch: each step then sees the better response at A and at B equally often and the position itself gets no gradient (unpaired, the answer position drifts from step to step)."})
-    decision_token_weight: float = field(default=1.0, metadata={"range": (0.0, None), "help": "Loss weight of completion tokens that name a position (the A/B letters of the answer and of 'Response A/B'); 1.0 = plain token mean."})
+    decision_token_weight: float = field(default=1.0, metadata={"range": (0.0, None), "help": "Loss weight of completion tokens that decide: position letters (the A/B of the answer and of 'Response A/B') and verdict words ('correct', 'wrong', 'better', 'worse', ...); 1.0 = plain token mean."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations in backward: less memory, about 30% more compute."})
     seed: int = field(default=0, metadata={"help": "Seed for weights init (LoRA), data order and dropout."})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads of a local run; None = torch's default (all cores). On a CPU shared with other jobs, 1 thread per process avoids stalls at thread barriers."})

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from trl import SFTTrainer
 
+from gram_rr.parsing import FAVOURABLE_WORDS, UNFAVOURABLE_WORDS
+
 
 class PairedShuffleSampler(torch.utils.data.Sampler):
     """Example indices in a seeded random order of their groups, each group's examples together.
@@ -60,10 +62,20 @@ def shared_prefix_length(input_ids: torch.Tensor, attention_mask: torch.Tensor |
 
 def letter_token_ids(tokenizer) -> list[int]:
     """Ids of every vocabulary token that reads as a bare position letter ("A", " B", "\\nA", ...)."""
+    return _token_ids_reading(tokenizer, {"A", "B"})
+
+
+def decision_token_ids(tokenizer) -> list[int]:
+    """Position letters plus every whole-word token of a verdict word (" correct", " wrong", " better", ...)."""
+    words = {w.casefold() for w in FAVOURABLE_WORDS + UNFAVOURABLE_WORDS}
+    return sorted(set(letter_token_ids(tokenizer)) | set(_token_ids_reading(tokenizer, words, casefold=True)))
+
+
+def _token_ids_reading(tokenizer, texts: set[str], casefold: bool = False) -> list[int]:
     ids = []
     for token, token_id in tokenizer.get_vocab().items():
         text = tokenizer.convert_tokens_to_string([token]).strip()
-        if text in ("A", "B"):
+        if (text.casefold() if casefold else text) in texts:
             ids.append(token_id)
     return sorted(ids)
 
@@ -80,9 +92,9 @@ class CompletionSFTTrainer(SFTTrainer):
       may differ in the last bits).
     - ``example_groups``: one group name per training example (the pair it came from); examples
       are then shuffled by group, a group's examples side by side (:class:`PairedShuffleSampler`).
-    - ``decision_token_weight``: label tokens that name a position ("A"/"B" letters: the
-      answer and every "Response A/B" in the rationale) weigh this much in the token mean;
-      1.0 is the plain mean. The decision is a handful of tokens among ~100 of rationale.
+    - ``decision_token_weight``: label tokens that decide (position letters: the answer and every
+      "Response A/B"; verdict words: "correct", "wrong", "better", ...) weigh this much in the
+      token mean; 1.0 is the plain mean. The decision is a handful of tokens among ~100 of rationale.
     The logged ``mean_token_accuracy`` and ``num_tokens`` keep TRL's meaning (entropy is not logged).
     """
 
@@ -96,7 +108,7 @@ class CompletionSFTTrainer(SFTTrainer):
         self.decision_token_weight = decision_token_weight
         self._letter_ids: torch.Tensor | None = None
         if decision_token_weight != 1.0:
-            self._letter_ids = torch.tensor(letter_token_ids(self.processing_class))
+            self._letter_ids = torch.tensor(decision_token_ids(self.processing_class))
 
     def _get_train_sampler(self, train_dataset=None):
         if self.example_groups is None:
