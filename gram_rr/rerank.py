@@ -2,6 +2,8 @@
 
     python -m gram_rr.rerank --model smollm2-135m-instruct --input in.jsonl --output out.jsonl \\
         [--engine vllm|hf] [--mode best|rank] [judge.votes=4 judge.both_orders=true engine.max_model_len=2048]
+    python -m gram_rr.rerank --model runs/bt/model --scorer scalar --input in.jsonl --output out.jsonl \\
+        [scorer.batch_size=8]   # a scalar reward model (sequence classifier or gram-rr LDL folder)
 
 Input rows: ``{"id"?: ..., "question": str | "messages": [{"role", "content"}, ...], "candidates": [str, ...]}``.
 Output rows (one per input row, in input order within each chunk): ``row`` (0-based input
@@ -29,10 +31,12 @@ from typing import Any
 from tqdm import tqdm
 
 from gram_rr.cli_args import overrides_epilog
+from gram_rr.cli_errors import debug_requested
 from gram_rr.config import ConfigError, section_configs
 from gram_rr.data.errors import DataError
 from gram_rr.engines.config import BACKENDS, EngineConfig
 from gram_rr.judge import JudgeConfig, RewardReasoner, Selection
+from gram_rr.scalar import RewardModelScorer, ScorerConfig
 
 
 @dataclass
@@ -96,8 +100,8 @@ class OutputMismatchError(ValueError):
     """An existing ``--output`` file that this rerank run did not write: it is never modified."""
 
 
-def settings_key(mode: str, judge: JudgeConfig, model: str) -> str:
-    """A fingerprint of what decides the output rows (mode, model, judge fields), stored in every row."""
+def settings_key(mode: str, judge: JudgeConfig | ScorerConfig, model: str) -> str:
+    """A fingerprint of what decides the output rows (mode, model, judge or scalar scorer fields), stored in every row."""
     values = {"mode": mode, "model": model, "judge": dataclasses.asdict(judge)}
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -176,7 +180,7 @@ def append_records(path: str | Path, records: Sequence[dict[str, Any]]) -> None:
 
 
 def rerank(
-    reasoner: RewardReasoner, rows: Sequence[Row], output: str | Path, mode: str = "best", chunk_size: int = 16,
+    reasoner: RewardReasoner | RewardModelScorer, rows: Sequence[Row], output: str | Path, mode: str = "best", chunk_size: int = 16,
     settings: str | None = None,
 ) -> int:
     """Judge the rows not yet in ``output`` and append them chunk by chunk; returns rows written.
@@ -204,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m gram_rr.rerank",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=overrides_epilog({"judge": JudgeConfig, "engine": EngineConfig}),
+        epilog=overrides_epilog({"judge": JudgeConfig, "engine": EngineConfig, "scorer": ScorerConfig}),
     )
     parser.add_argument("--model", required=True, help="model name (resolve_model) or checkpoint folder")
     parser.add_argument("--input", required=True, help="JSONL of {question|messages, candidates}")
@@ -212,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=BACKENDS, default="vllm", help="generation backend")
     parser.add_argument("--mode", choices=("best", "rank"), default="best", help="best-of-N or full ranking")
     parser.add_argument("--chunk-size", type=int, default=16, help="rows per batch (and per flush)")
-    parser.add_argument("overrides", nargs="*", help="judge.* / engine.* settings as key=value")
+    parser.add_argument("--scorer", choices=("scalar",), help="rank with --model as a scalar reward model")
+    parser.add_argument("overrides", nargs="*", help="judge.* / engine.* (or scorer.* with --scorer) settings as key=value")
     return parser
 
 
@@ -224,6 +229,10 @@ def configs_from_args(args: argparse.Namespace) -> tuple[JudgeConfig, EngineConf
     return configs["judge"], configs["engine"]
 
 
+def scorer_config_from_args(args: argparse.Namespace) -> ScorerConfig:
+    return section_configs({"scorer": (ScorerConfig, {})}, args.overrides)["scorer"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.chunk_size < 1:
@@ -233,14 +242,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: --output {args.output} is the --input file; write the ranking to another file", file=sys.stderr)
         return 2
     try:
-        judge_config, engine_config = configs_from_args(args)
+        if args.scorer:
+            scorer_config = scorer_config_from_args(args)
+            settings = settings_key(args.mode, scorer_config, args.model)
+        else:
+            judge_config, engine_config = configs_from_args(args)
+            settings = settings_key(args.mode, judge_config, engine_config.model)
         rows = read_rows(args.input)
-        settings = settings_key(args.mode, judge_config, engine_config.model)
         finished = finished_rows(args.output, settings)
     except (ConfigError, DataError, OutputMismatchError) as err:
+        if debug_requested():
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if not finished >= {r.index for r in rows}:
+    if not finished >= {r.index for r in rows} and args.scorer:
+        from dataclasses import asdict
+
+        scorer = RewardModelScorer.from_pretrained(args.model, **asdict(scorer_config))
+        rerank(scorer, rows, args.output, mode=args.mode, chunk_size=args.chunk_size, settings=settings)
+    elif not finished >= {r.index for r in rows}:
         from gram_rr.engines import build_engine
 
         with RewardReasoner(build_engine(engine_config), judge_config) as reasoner:

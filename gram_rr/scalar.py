@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from gram_rr import ranking
-from gram_rr.pair_prompt import PairLike, Question, pair_parts, question_messages, question_text
+from gram_rr.pair_prompt import PairLike, Question, pair_parts, question_text
+from gram_rr.scalar_tokens import response_ids
 from gram_rr.verdict import Verdict, Vote
+
+if TYPE_CHECKING:
+    from gram_rr.judge import Selection
 
 
 @dataclass
@@ -36,6 +40,13 @@ class ScorerConfig:
     )
     device: str = field(default="auto", metadata={"help": "'auto' (cuda when available, else cpu), 'cpu' or 'cuda'"})
     trust_remote_code: bool = field(default=False, metadata={"help": "run model code shipped with the checkpoint"})
+
+
+def reward_verdict(reward_a: float, reward_b: float) -> Verdict:
+    """The verdict of two rewards: the higher wins, equal rewards give no winner; one vote stating both."""
+    answer = "A" if reward_a > reward_b else "B" if reward_b > reward_a else None
+    vote = Vote(answer=answer, rationale=f"reward A = {reward_a:.6g}, reward B = {reward_b:.6g}")
+    return Verdict(winner=answer, confidence=1.0 if answer else 0.0, votes=[vote])
 
 
 class RewardModelScorer:
@@ -61,28 +72,32 @@ class RewardModelScorer:
 
     @classmethod
     def from_pretrained(cls, path: str, **config: Any) -> "RewardModelScorer":
-        """Load a safetensors sequence-classification checkpoint; ``config`` are :class:`ScorerConfig` fields."""
+        """Load a safetensors sequence-classification checkpoint, or a gram-rr LDL reward model folder
+        (:class:`gram_rr.ldl.LDLRewardModel`, recognised by its ``ldl_config.json``); ``config`` are
+        :class:`ScorerConfig` fields."""
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from gram_rr.ldl.model import LDLRewardModel, is_ldl_folder
         from gram_rr.models import resolve_model
 
         cfg = ScorerConfig(**config)
         folder = resolve_model(path)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=cfg.trust_remote_code)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            folder, dtype=getattr(torch, cfg.dtype), use_safetensors=True, trust_remote_code=cfg.trust_remote_code
-        ).to(device)
+        if is_ldl_folder(folder):
+            model = LDLRewardModel.from_pretrained(folder, dtype=getattr(torch, cfg.dtype)).to(device)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                folder, dtype=getattr(torch, cfg.dtype), use_safetensors=True, trust_remote_code=cfg.trust_remote_code
+            ).to(device)
         return cls(model, tokenizer, cfg)
 
     # -- scoring ---------------------------------------------------------------------
 
     def _ids(self, question: Question, response: str) -> list[int]:
-        text = self.tokenizer.apply_chat_template(
-            question_messages(question) + [{"role": "assistant", "content": response}], tokenize=False
-        )
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        """The ids training used too (:func:`gram_rr.scalar_tokens.response_ids`): contents stay text."""
+        ids = response_ids(self.tokenizer, question, response)
         if len(ids) > self.config.max_length:
             self.truncated += 1
             ids = ids[-self.config.max_length :]
@@ -144,13 +159,53 @@ class RewardModelScorer:
         """
         triples = [pair_parts(p) for p in pairs]
         rewards = self.score_many([(q, r) for q, a, b in triples for r in (a, b)])
-        verdicts = []
-        for k in range(len(triples)):
-            reward_a, reward_b = rewards[2 * k], rewards[2 * k + 1]
-            answer = "A" if reward_a > reward_b else "B" if reward_b > reward_a else None
-            vote = Vote(answer=answer, rationale=f"reward A = {reward_a:.6g}, reward B = {reward_b:.6g}")
-            verdicts.append(Verdict(winner=answer, confidence=1.0 if answer else 0.0, votes=[vote]))
-        return verdicts
+        return [reward_verdict(rewards[2 * k], rewards[2 * k + 1]) for k in range(len(triples))]
+
+    def select_many(
+        self,
+        questions: Sequence[Question],
+        candidate_lists: Sequence[Sequence[str]],
+        mode: str = "best",
+        votes: int | None = None,
+        both_orders: bool | None = None,
+    ) -> list["Selection"]:
+        """Best-of-N (``mode="best"``) or a full ranking (``"rank"``) per question, as
+        :meth:`gram_rr.RewardReasoner.select_many` returns them (so :mod:`gram_rr.rerank` takes either).
+
+        Every candidate is scored once (one :meth:`score_many`); the ranking algorithms of
+        :mod:`gram_rr.ranking` then compare rewards (equal rewards: a seeded coin), and each
+        comparison they asked for is logged with both rewards. ``votes`` and ``both_orders``
+        change nothing, as in :meth:`compare_many`.
+        """
+        from gram_rr.judge import Comparison, Selection
+
+        if len(questions) != len(candidate_lists):
+            raise ValueError(f"{len(questions)} questions but {len(candidate_lists)} candidate lists")
+        if mode not in ("best", "rank"):
+            raise ValueError(f"mode must be 'best' or 'rank', got {mode!r}")
+        if any(not candidates for candidates in candidate_lists):
+            raise ValueError("every question needs at least one candidate")
+        flat = self.score_many([(q, c) for q, candidates in zip(questions, candidate_lists) for c in candidates])
+        rewards, start = [], 0
+        for candidates in candidate_lists:
+            rewards.append(flat[start : start + len(candidates)])
+            start += len(candidates)
+        log: list[list[Comparison]] = [[] for _ in questions]
+
+        def compare(triples: list[tuple[int, int, int]]) -> list[ranking.Outcome]:
+            outcomes = []
+            for k, i, j in triples:
+                verdict = reward_verdict(rewards[k][i], rewards[k][j])
+                log[k].append(Comparison(i, j, verdict))
+                outcomes.append(verdict.winner)
+            return outcomes
+
+        sizes = [len(candidates) for candidates in candidate_lists]
+        if mode == "rank":
+            orders = ranking.rank_many(sizes, compare)
+            return [Selection(best=order[0], ranking=order, comparisons=log[k]) for k, order in enumerate(orders)]
+        bests = ranking.best_of_n_many(sizes, compare)
+        return [Selection(best=best, ranking=None, comparisons=log[k]) for k, best in enumerate(bests)]
 
     def comparator(self, question: Question, candidates: Sequence[str]) -> ranking.CompareBatch:
         """A batched comparator for :mod:`gram_rr.ranking`, from one scoring pass over ``candidates``."""

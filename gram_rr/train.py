@@ -1,7 +1,11 @@
-"""Supervised fine-tuning of the prover or the reasoner (TRL SFTTrainer + PEFT; Ray Train for N workers).
+"""Supervised fine-tuning of the prover or the reasoner (TRL SFTTrainer + PEFT; Ray Train for N workers),
+or a scalar reward model: Bradley-Terry (TRL RewardTrainer, role ``scalar``) or LDL (role ``ldl``).
 
     python -m gram_rr.train --recipe recipes/cpu-default.yaml --role reasoner \
         --data data/demo/seed.jsonl --output runs/sft epochs=2 lora=true
+    python -m gram_rr.train --recipe recipes/scalar/cpu-scalar.yaml --role scalar --data data/demo/seed.jsonl --output runs/bt
+    python -m gram_rr.train --recipe recipes/scalar/cpu-scalar.yaml --role ldl --ratings runs/ratings.jsonl \\
+        --data data/demo/seed.jsonl --output runs/ldl ldl_gating.epochs=50
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from gram_rr.training.examples import ROLES, sft_examples
 from gram_rr.training.sft import MODEL_SUBDIR, finished_result, run_sft
 
 __all__ = ["TrainConfig", "TrainResult", "sft_examples", "train_sft", "main"]
+SCALAR_ROLES = ("scalar", "ldl")
 logger = logging.getLogger(__name__)
 
 
@@ -51,19 +56,26 @@ def train_sft(config: TrainConfig, dataset, output_dir: str | os.PathLike, use_r
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gram_rr.train",
-        description="Fine-tune a prover or a reasoner on preference pairs with rationales.",
+        description="Fine-tune a prover or a reasoner on preference pairs with rationales, or train a scalar "
+        "reward model (Bradley-Terry: --role scalar; LDL: --role ldl).",
         epilog="Overrides are key=value pairs for the role's train section, e.g. epochs=2 lora=true "
-        "(or prover_train.epochs=2).",
+        "(or prover_train.epochs=2; scalar_train.* for --role scalar); for --role ldl they name the stage's "
+        "section: ldl_attributes.epochs=3 ldl_gating.learning_rate=0.05.",
     )
     parser.add_argument("--recipe", help="Recipe YAML; its <role>_train: (or train:) section fills the TrainConfig.")
-    parser.add_argument("--role", required=True, choices=ROLES, help="Which model to train.")
-    parser.add_argument("--data", required=True, help="Preference pairs with labels and rationales (any load_pairs format).")
+    parser.add_argument("--role", required=True, choices=ROLES + SCALAR_ROLES, help="Which model to train.")
+    parser.add_argument(
+        "--data", required=True,
+        help="Preference pairs (any load_pairs format): labels and rationales for prover/reasoner, labels for "
+        "scalar and for ldl's stage 2.",
+    )
+    parser.add_argument("--ratings", help="--role ldl: HelpSteer2-style rated responses for stage 1 (gram_rr.data.ratings).")
     add_column_arguments(parser)
     parser.add_argument("--output", required=True, help="Run folder: checkpoints/, model/, metrics.json.")
     parser.add_argument(
         "--order-augment", choices=ORDER_AUGMENT_MODES, default="both",
         help="A/B swaps: both (each pair and its swap, rationale rewritten), random (one seeded random order "
-        "per pair) or none (default: %(default)s).",
+        "per pair) or none (default: %(default)s). Not used by scalar and ldl, which score one response at a time.",
     )
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the train section.")
     return parser
@@ -74,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gram_rr.training.recipe import load_train_config
 
     args = build_parser().parse_args(argv)
+    if args.role in SCALAR_ROLES:
+        return train_scalar_role(args)
     config = load_train_config(args.recipe, args.role, args.overrides)
     data = load_pairs(args.data, columns=args.columns, labels=args.label_values)
     pairs, swaps = augment_with_swaps(data, args.order_augment, seed=config.seed)
@@ -82,6 +96,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = train_sft(config, sft_examples(pairs, args.role), args.output)
     summary = {k: v for k, v in result.metrics.items() if k != "losses"}
     print(json.dumps({"model_dir": result.model_dir, "order_augment": order_augment, **summary}, indent=2))
+    return 0
+
+
+def train_scalar_role(args: argparse.Namespace) -> int:
+    """``--role scalar`` (Bradley-Terry, :mod:`gram_rr.training.reward`) or ``--role ldl`` (:mod:`gram_rr.ldl`)."""
+    from gram_rr.data import load_pairs
+
+    if args.role == "ldl":
+        from gram_rr.data.ratings import load_ratings
+        from gram_rr.ldl.config import load_ldl_configs
+        from gram_rr.ldl.train import train_ldl
+
+        if not args.ratings:
+            raise ValueError("--role ldl needs --ratings (rated responses for stage 1)")
+        attributes, gating = load_ldl_configs(args.recipe, args.overrides)
+        rated = load_ratings(args.ratings, attributes.attributes, (attributes.low, attributes.high))
+        pairs = load_pairs(args.data, columns=args.columns, labels=args.label_values)
+        metrics = train_ldl(attributes, gating, rated, pairs, args.output)
+        print(json.dumps(metrics, indent=2))
+        return 0
+    from gram_rr.training.recipe import load_train_config
+    from gram_rr.training.reward import ScalarTrainConfig, reward_examples, train_reward
+
+    if args.ratings:
+        raise ValueError("--ratings is for --role ldl")
+    config = load_train_config(args.recipe, args.role, args.overrides, config_class=ScalarTrainConfig)
+    pairs = load_pairs(args.data, columns=args.columns, labels=args.label_values)
+    result = train_reward(config, reward_examples(pairs), args.output)
+    summary = {k: v for k, v in result.metrics.items() if k != "losses"}
+    print(json.dumps({"model_dir": result.model_dir, **summary}, indent=2))
     return 0
 
 

@@ -39,6 +39,12 @@ def completion_ids(tokenizer: Any, prompt: Conversation, completion: Conversatio
     return ids, n_prompt
 
 
+def conversation_ids(tokenizer: Any, conversation: Conversation) -> list[int]:
+    """The whole chat-templated ``conversation`` (no turn opened after it) as token ids, contents kept
+    as text as in :func:`prompt_ids` (a scalar reward model reads a question and its response so)."""
+    return _templated_ids(tokenizer, conversation, False, _writes_special_tokens(tokenizer, conversation))
+
+
 def _writes_special_tokens(tokenizer: Any, conversation: Conversation) -> bool:
     """Whether some message content contains a special token's text."""
     specials = special_strings(tokenizer)

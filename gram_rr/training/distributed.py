@@ -1,4 +1,4 @@
-"""Run the same SFT as N data-parallel workers through Ray Train's TorchTrainer."""
+"""Run the same training (SFT, or a scalar reward model's) as N data-parallel workers through Ray Train's TorchTrainer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import threading
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from gram_rr.ray_session import RaySession
@@ -22,13 +23,18 @@ def _worker(loop_config: dict[str, Any]) -> None:
     """One Ray Train worker: the process group is set up; train one rank with the HF Trainer."""
     from datasets import load_from_disk
 
-    config = TrainConfig(**loop_config["config"])
+    config = loop_config["config_class"](**loop_config["config"])
     config.num_threads = config.num_threads or config.resolved_cpus_per_worker()
-    run_sft(config, load_from_disk(loop_config["dataset"]), loop_config["output_dir"])
+    loop_config["run"](config, load_from_disk(loop_config["dataset"]), loop_config["output_dir"])
 
 
-def train_distributed(config: TrainConfig, dataset, output_dir: str | os.PathLike) -> dict[str, Any]:
+def train_distributed(
+    config: TrainConfig, dataset, output_dir: str | os.PathLike, run: Callable[..., dict[str, Any]] = run_sft
+) -> dict[str, Any]:
     """Train ``config.num_workers`` ranks (gloo DDP on CPUs, NCCL on GPUs; FSDP/ZeRO-3 by ``strategy``).
+
+    Each rank calls ``run(config, dataset, output_dir)`` (:func:`run_sft`, or
+    :func:`gram_rr.training.reward.run_reward` for a scalar reward model).
 
     The dataset is saved under ``output_dir/dataset`` for the workers to read, so on a
     multi-node cluster ``output_dir`` must be on storage every node sees. Rank 0 writes the
@@ -52,7 +58,8 @@ def train_distributed(config: TrainConfig, dataset, output_dir: str | os.PathLik
         resources = {"CPU": config.resolved_cpus_per_worker()} | ({"GPU": 1} if use_gpu else {})
         trainer = TorchTrainer(
             _worker,
-            train_loop_config={"config": asdict(config), "dataset": str(data_dir), "output_dir": str(out)},
+            train_loop_config={"config": asdict(config), "config_class": type(config), "run": run,
+                               "dataset": str(data_dir), "output_dir": str(out)},
             torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
             scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=use_gpu, resources_per_worker=resources),
             run_config=RunConfig(name="sft", storage_path=str(out / "ray")),

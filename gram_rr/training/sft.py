@@ -34,21 +34,6 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
     from trl import SFTConfig
 
     use_gpu = config.resolved_use_gpu()
-    if config.strategy != "ddp" and not use_gpu:
-        raise ValueError(f"strategy {config.strategy!r} needs GPUs; use strategy=ddp on CPUs")
-    extra: dict[str, Any] = {}
-    if config.strategy == "fsdp":
-        extra["fsdp"] = "full_shard auto_wrap"
-        extra["fsdp_config"] = {"use_orig_params": config.lora, "activation_checkpointing": config.gradient_checkpointing}
-    elif config.strategy == "deepspeed_zero3":
-        extra["deepspeed"] = {
-            "zero_optimization": {"stage": 3, "stage3_gather_16bit_weights_on_model_save": True},
-            "bf16": {"enabled": "auto"},
-            "train_micro_batch_size_per_gpu": "auto",
-            "gradient_accumulation_steps": "auto",
-            "train_batch_size": "auto",
-            "gradient_clipping": "auto",
-        }
     return SFTConfig(
         output_dir=str(checkpoint_dir),
         num_train_epochs=config.epochs,
@@ -78,9 +63,29 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
         trust_remote_code=config.trust_remote_code,
         disable_tqdm=False,
         include_num_input_tokens_seen="non_padding",
-        **extra,
+        **strategy_args(config, use_gpu),
         **checked_trl_args(config.trl),
     )
+
+
+def strategy_args(config: TrainConfig, use_gpu: bool) -> dict[str, Any]:
+    """The multi-worker strategy's TrainingArguments fields (FSDP or DeepSpeed ZeRO-3; none for DDP)."""
+    if config.strategy != "ddp" and not use_gpu:
+        raise ValueError(f"strategy {config.strategy!r} needs GPUs; use strategy=ddp on CPUs")
+    extra: dict[str, Any] = {}
+    if config.strategy == "fsdp":
+        extra["fsdp"] = "full_shard auto_wrap"
+        extra["fsdp_config"] = {"use_orig_params": config.lora, "activation_checkpointing": config.gradient_checkpointing}
+    elif config.strategy == "deepspeed_zero3":
+        extra["deepspeed"] = {
+            "zero_optimization": {"stage": 3, "stage3_gather_16bit_weights_on_model_save": True},
+            "bf16": {"enabled": "auto"},
+            "train_micro_batch_size_per_gpu": "auto",
+            "gradient_accumulation_steps": "auto",
+            "train_batch_size": "auto",
+            "gradient_clipping": "auto",
+        }
+    return extra
 
 
 def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike):

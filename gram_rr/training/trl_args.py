@@ -57,20 +57,25 @@ FIXED = {
 
 
 @functools.cache
+def trl_config_fields(config_name: str = "SFTConfig") -> dict[str, Any]:
+    """Every field of ``trl.<config_name>`` (TrainingArguments' included) and its type hint."""
+    import trl
+
+    return typing.get_type_hints(getattr(trl, config_name))
+
+
 def sft_config_fields() -> dict[str, Any]:
     """Every ``trl.SFTConfig`` field (TrainingArguments' included) and its type hint."""
-    from trl import SFTConfig
-
-    return typing.get_type_hints(SFTConfig)
+    return trl_config_fields("SFTConfig")
 
 
-def checked_trl_args(values: dict[str, Any] | None, where: str = "trl") -> dict[str, Any]:
-    """``values`` typed by SFTConfig's hints; ConfigError for unknown, managed or mistyped keys."""
+def checked_trl_args(values: dict[str, Any] | None, where: str = "trl", config_name: str = "SFTConfig") -> dict[str, Any]:
+    """``values`` typed by ``trl.<config_name>``'s hints; ConfigError for unknown, managed or mistyped keys."""
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise ConfigError(f"{where}: expected a mapping of trl.SFTConfig fields, got {values!r}")
-    fields = sft_config_fields()
+        raise ConfigError(f"{where}: expected a mapping of trl.{config_name} fields, got {values!r}")
+    fields = trl_config_fields(config_name)
     section = where.rpartition(".")[0]
     checked = {}
     for key, value in values.items():
@@ -80,7 +85,7 @@ def checked_trl_args(values: dict[str, Any] | None, where: str = "trl") -> dict[
         if key in FIXED:
             raise ConfigError(f"{where}.{key}: gram-rr sets it itself ({FIXED[key]})")
         if key not in fields:
-            raise ConfigError(f"{where}: unknown key {key!r}, not a trl.SFTConfig field{_suggest(key, fields)}")
+            raise ConfigError(f"{where}: unknown key {key!r}, not a trl.{config_name} field{_suggest(key, fields)}")
         checked[key] = _coerce(fields[key], value, f"{where}.{key}")
         _check_choice(fields[key], checked[key], f"{where}.{key}")
     return checked

@@ -1,0 +1,256 @@
+"""Train an LDL reward model in two stages (seed 000): label distributions per attribute, then the gate.
+
+    stage 1  rated responses -> backbone (optional) + heads; loss = KL(discrete Gaussian of the rating || head)
+    stage 2  preference pairs -> gate only (backbone and heads frozen, features computed once);
+             loss = -log sigmoid(score(chosen) - score(rejected)), score = E[gated distribution]
+
+The run folder gets ``attributes/`` (after stage 1: uniform gate), ``model/`` (the finished model)
+and ``metrics.json``; each folder is written under a temporary name and renamed into place, and a
+rerun skips a finished stage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gram_rr.atomic import write_json
+from gram_rr.data.ratings import RatedResponse
+from gram_rr.data.records import PreferencePair
+from gram_rr.ldl.config import LDLAttributeConfig, LDLGatingConfig
+from gram_rr.ldl.distribution import discrete_gaussian, kl_loss, scale_values
+from gram_rr.ldl.model import LDLRewardModel, LDLSpec
+from gram_rr.models import resolve_model
+from gram_rr.scalar_tokens import response_ids
+
+ATTRIBUTES_SUBDIR = "attributes"
+MODEL_SUBDIR = "model"
+METRICS_FILE = "metrics.json"
+_COMPLETE_MARKER = ".gram_rr_complete"
+
+
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _use_bf16(flag: bool | None) -> bool:
+    from gram_rr.training.config import cpu_supports_bf16
+
+    if flag is not None:
+        return flag
+    return torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_supports_bf16()
+
+
+def _padded(rows: Sequence[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ``input_ids`` and ``attention_mask`` of ``rows``."""
+    width = max(map(len, rows))
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = torch.tensor(row)
+        mask[r, : len(row)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+@torch.no_grad()
+def cached_features(model: LDLRewardModel, rows: Sequence[list[int]], pad_id: int, batch_size: int, bf16: bool) -> torch.Tensor:
+    """(len(rows), hidden) float32 last-token features, computed in length-sorted batches (eval mode)."""
+    model.eval()
+    device = model.device
+    order = sorted(range(len(rows)), key=lambda k: len(rows[k]))
+    features = torch.zeros((len(rows), model.config.hidden_size))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        ids, mask = _padded([rows[k] for k in batch], pad_id, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            features[batch] = model.features(ids, mask).float().cpu()
+    return features
+
+
+def _publish(model: LDLRewardModel, tokenizer, target: Path, dtype: torch.dtype) -> None:
+    """Save ``model`` and ``tokenizer`` to a temporary folder beside ``target`` and rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(staging, dtype=dtype)
+        tokenizer.save_pretrained(staging)
+        (staging / _COMPLETE_MARKER).write_text("")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _finished(folder: Path) -> bool:
+    return (folder / _COMPLETE_MARKER).is_file()
+
+
+def train_attributes(config: LDLAttributeConfig, rated: Sequence[RatedResponse], target: Path) -> dict[str, Any]:
+    """Stage 1: fit the distribution heads (and the backbone when ``train_backbone``) to ``rated``; save to ``target``."""
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    if not rated:
+        raise ValueError("stage 1 needs rated responses")
+    missing = sorted({name for item in rated for name in config.attributes if name not in item.ratings})
+    if missing:
+        raise ValueError(f"the rated responses lack the attribute(s) {missing}")
+    torch.manual_seed(config.seed)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    started = time.perf_counter()
+    path = resolve_model(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    spec = LDLSpec(list(config.attributes), config.low, config.high, config.bins, config.sigma)
+    model = LDLRewardModel.from_base(path, spec).to(_device())
+    bf16 = _use_bf16(config.bf16)
+    values = scale_values(config.low, config.high, config.bins)
+    ratings = torch.tensor([[item.ratings[name] for name in config.attributes] for item in rated])
+    targets = discrete_gaussian(ratings, values, config.sigma).to(model.device)
+    rows = [response_ids(tokenizer, item.prompt, item.response, config.max_length) for item in rated]
+    pad_id = _pad_id(tokenizer)
+    features = None
+    if not config.train_backbone:
+        model.backbone.requires_grad_(False)
+        features = cached_features(model, rows, pad_id, config.batch_size, bf16).to(model.device)
+    groups = [{"params": model.heads.parameters(), "lr": config.head_learning_rate}]
+    if config.train_backbone:
+        groups.append({"params": model.backbone.parameters(), "lr": config.learning_rate})
+    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(rows) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
+    generator = torch.Generator().manual_seed(config.seed)
+    losses = []
+    model.train()
+    for _ in range(config.epochs):
+        order = torch.randperm(len(rows), generator=generator).tolist()
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            if features is None:
+                ids, mask = _padded([rows[k] for k in batch], pad_id, model.device)
+                with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
+                    batch_features = model.features(ids, mask)
+            else:
+                batch_features = features[batch]
+            loss = kl_loss(model.attribute_log_probs(batch_features), targets[batch])
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(round(loss.item(), 6))
+    _publish(model.eval(), tokenizer, target, getattr(torch, config.save_dtype))
+    return {"responses": len(rows), "steps": len(losses), "first_loss": losses[0], "last_loss": losses[-1],
+            "epoch_losses": _epoch_means(losses, steps_per_epoch), "bf16": bf16,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _epoch_means(losses: list[float], per_epoch: int) -> list[float]:
+    return [round(sum(chunk) / len(chunk), 6) for chunk in (losses[i : i + per_epoch] for i in range(0, len(losses), per_epoch))]
+
+
+def train_gating(
+    config: LDLGatingConfig, folder: Path, pairs: Sequence[PreferencePair], target: Path, save_dtype: str = "bfloat16"
+) -> dict[str, Any]:
+    """Stage 2: load the stage-1 model from ``folder``, fit its gate to ``pairs`` (Bradley-Terry on the
+    expected rating) with backbone and heads frozen, and save the finished model to ``target``."""
+    from transformers import AutoTokenizer
+
+    from gram_rr.training.reward import preference_triples
+
+    torch.manual_seed(config.seed)
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = LDLRewardModel.from_pretrained(folder, dtype=torch.float32).to(_device())
+    model.requires_grad_(False)
+    model.gate.requires_grad_(True)
+    triples = preference_triples(pairs)
+    if not triples:
+        raise ValueError("stage 2 needs labeled preference pairs")
+    unique: dict[tuple[str, str], int] = {}
+    rows = []
+    index = []
+    for question, chosen, rejected, _ in triples:
+        sides = []
+        for response in (chosen, rejected):
+            key = (repr(question), response)
+            if key not in unique:
+                unique[key] = len(rows)
+                rows.append(response_ids(tokenizer, question, response, config.max_length))
+            sides.append(unique[key])
+        index.append(sides)
+    bf16 = _use_bf16(config.bf16)
+    features = cached_features(model, rows, _pad_id(tokenizer), config.feature_batch_size, bf16).to(model.device)
+    pair_index = torch.tensor(index, device=model.device)
+
+    @torch.no_grad()
+    def whole_set() -> tuple[float, float]:
+        """BT loss and accuracy over every pair (full batch)."""
+        scores = model.head_outputs(features).logits[:, 0]
+        margins = scores[pair_index[:, 0]] - scores[pair_index[:, 1]]
+        return -torch.nn.functional.logsigmoid(margins).mean().item(), (margins > 0).float().mean().item()
+
+    initial_loss, initial_accuracy = whole_set()
+    optimizer = torch.optim.AdamW(model.gate.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+    losses = []
+    for _ in range(config.epochs):
+        order = torch.randperm(len(index), generator=generator)
+        epoch = []
+        for start in range(0, len(order), config.batch_size):
+            batch = pair_index[order[start : start + config.batch_size].to(model.device)]
+            chosen = model.head_outputs(features[batch[:, 0]]).logits[:, 0]
+            rejected = model.head_outputs(features[batch[:, 1]]).logits[:, 0]
+            loss = -torch.nn.functional.logsigmoid(chosen - rejected).mean()
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            epoch.append(loss.item())
+        losses.append(round(sum(epoch) / len(epoch), 6))
+    final_loss, accuracy = whole_set()
+    with torch.no_grad():
+        weights = model.head_outputs(features).gate_weights.mean(dim=0).tolist()
+    model.spec.gated = True
+    _publish(model.eval(), tokenizer, target, getattr(torch, save_dtype))
+    return {"pairs": len(triples), "epoch_losses": losses, "first_loss": losses[0], "last_loss": losses[-1],
+            "initial_loss": round(initial_loss, 6), "final_loss": round(final_loss, 6),
+            "initial_accuracy": round(initial_accuracy, 4), "train_accuracy": round(accuracy, 4),
+            "mean_gate_weights": dict(zip(model.spec.attributes, (round(w, 4) for w in weights))),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def train_ldl(
+    attributes: LDLAttributeConfig,
+    gating: LDLGatingConfig,
+    rated: Sequence[RatedResponse],
+    pairs: Sequence[PreferencePair],
+    output_dir: str | os.PathLike,
+) -> dict[str, Any]:
+    """Both stages into ``output_dir``; returns the metrics (also in ``metrics.json``), finished stages skipped."""
+    out = Path(output_dir).resolve()
+    metrics_path = out / METRICS_FILE
+    metrics: dict[str, Any] = {}
+    if metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text())
+    stage1, final = out / ATTRIBUTES_SUBDIR, out / MODEL_SUBDIR
+    if not _finished(stage1) or "attributes" not in metrics:
+        metrics = {"attributes": train_attributes(attributes, rated, stage1)}
+        write_json(metrics_path, metrics)
+    if not _finished(final) or "gating" not in metrics:
+        metrics["gating"] = train_gating(gating, stage1, pairs, final, attributes.save_dtype)
+        write_json(metrics_path, metrics)
+    return {"model_dir": str(final), "attributes_dir": str(stage1), **metrics}
