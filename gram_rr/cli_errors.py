@@ -19,18 +19,24 @@ def user_errors() -> tuple[type[BaseException], ...]:
     return ConfigError, DataError, OutputMismatchError, RecipeChangedError, RunDirectoryError, FileNotFoundError, ValueError
 
 
+def debug_requested() -> bool:
+    """Whether tracebacks were asked for (``GRAM_RR_DEBUG=1``; ``--debug`` sets it in :func:`run_cli`).
+    A CLI ``main`` that reports its own user errors re-raises them when this is true."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def run_cli(main: Callable[[], int | None]) -> int:
     """Run ``main``; a user error prints ``error: ...`` (no traceback) and returns 2.
 
     ``GRAM_RR_DEBUG=1`` (or ``--debug`` on the command line) shows the traceback instead.
     """
-    debug = os.environ.get(DEBUG_ENV, "") not in ("", "0") or "--debug" in sys.argv
     if "--debug" in sys.argv:
         sys.argv.remove("--debug")
+        os.environ[DEBUG_ENV] = "1"
     try:
         return main() or 0
     except user_errors() as err:
-        if debug:
+        if debug_requested():
             raise
         print(f"error: {err}\n(set {DEBUG_ENV}=1 or pass --debug for the traceback)", file=sys.stderr)
         return 2

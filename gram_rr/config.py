@@ -86,24 +86,37 @@ def get_dotted(tree: dict[str, Any], key: str) -> Any:
     return node
 
 
-def interpolate(tree: dict[str, Any]) -> dict[str, Any]:
-    """Resolve ``${a.b}`` references (whole-value references keep the referenced type)."""
+def interpolate(tree: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Resolve ``${a.b}`` references (whole-value references keep the referenced type).
 
-    def resolve(value: Any, depth: int = 0) -> Any:
-        if depth > 20:
-            raise ConfigError("recipe interpolation is circular")
+    A reference to a missing key names the key that holds it, a circular one every key on
+    the circle; ``where`` (the recipe file) starts the message.
+    """
+    prefix = f"{where}: " if where else ""
+
+    def follow(key: str, at: str, chain: tuple[str, ...]) -> Any:
+        path = (*chain, at)
+        if any(p == key or p.startswith((key + ".", key + "[")) for p in path):  # the key, or a value inside it
+            raise ConfigError(f"{prefix}circular reference: {' -> '.join((*path, key))}")
+        try:
+            target = get_dotted(tree, key)
+        except ConfigError as err:
+            raise ConfigError(f"{prefix}{at}: {err}") from None
+        return resolve(target, key, path)
+
+    def resolve(value: Any, at: str, chain: tuple[str, ...]) -> Any:
         if isinstance(value, dict):
-            return {k: resolve(v, depth) for k, v in value.items()}
+            return {k: resolve(v, f"{at}.{k}" if at else str(k), chain) for k, v in value.items()}
         if isinstance(value, list):
-            return [resolve(v, depth) for v in value]
+            return [resolve(v, f"{at}[{i}]", chain) for i, v in enumerate(value)]
         if isinstance(value, str):
             whole = _REF.fullmatch(value)
             if whole:
-                return resolve(get_dotted(tree, whole.group(1)), depth + 1)
-            return _REF.sub(lambda m: str(resolve(get_dotted(tree, m.group(1)), depth + 1)), value)
+                return follow(whole.group(1), at, chain)
+            return _REF.sub(lambda m: str(follow(m.group(1), at, chain)), value)
         return value
 
-    return resolve(tree)
+    return resolve(tree, "", ())
 
 
 def load_yaml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
@@ -117,7 +130,7 @@ def load_yaml(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: a recipe must be a mapping of sections")
-    return interpolate(apply_overrides(tree, overrides))
+    return interpolate(apply_overrides(tree, overrides), str(path))
 
 
 def from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "") -> T:

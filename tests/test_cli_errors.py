@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,18 @@ def test_debug_shows_the_traceback():
     argv = [sys.executable, "-m", "gram_rr.selftrain", "--dry-run", "rounds=-1", "--debug"]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["gram_rr.eval", "--benchmark", "judgebench", "--judgments", "/nonexistent.jsonl"],
+    ["gram_rr.rerank", "--model", "m", "--input", "/nonexistent.jsonl", "--output", "/tmp/never.jsonl"],
+])
+@pytest.mark.parametrize("how", ["--debug", "GRAM_RR_DEBUG=1"])
+def test_debug_shows_the_traceback_of_errors_a_cli_reports_itself(argv, how):
+    env = {**os.environ, "GRAM_RR_DEBUG": "1"} if how == "GRAM_RR_DEBUG=1" else {**os.environ, "GRAM_RR_DEBUG": ""}
+    extra = ["--debug"] if how == "--debug" else []
+    done = subprocess.run([sys.executable, "-m", *argv, *extra], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode != 0 and "Traceback" in done.stderr and "/nonexistent.jsonl" in done.stderr, done.stderr
 
 
 def test_recipe_hash_ignores_cluster_and_logging_settings_only():

@@ -47,6 +47,20 @@ def test_errors_name_file_and_key(tmp_path):
         load_yaml(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize("text, message", [
+    ("model: ${nope}\n", "r.yaml: model: ${nope} refers to a key that does not exist"),
+    ("inner:\n  names: ['${inner.nope}']\n", "r.yaml: inner.names[0]: ${inner.nope} refers to a key"),
+    ("model: ${inner.rate}\ninner:\n  rate: ${model}\n", "r.yaml: circular reference: model -> inner.rate -> model"),
+    ("inner:\n  rate: 1\n  names: ['${inner}']\n", "r.yaml: circular reference: inner.names[0] -> inner"),
+])
+def test_bad_references_name_the_file_and_the_keys(tmp_path, text, message):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_yaml(recipe)
+    assert str(err.value).startswith(str(tmp_path)) and message in str(err.value), err.value
+
+
 def test_help_lines_cover_nested_fields():
     lines = help_lines(Outer)
     assert "inner.rate = 0.1: a rate" in lines and any(line.startswith("limit = None") for line in lines)

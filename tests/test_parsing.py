@@ -88,7 +88,7 @@ def test_noise_around_a_valid_block_keeps_the_answer(noise, answer):
     assert parse_answer(f"{noise}<answer>\n{answer}\n</answer>{noise}") == answer
 
 
-def _reference_answer(text: str) -> str | None:
+def reference_answer(text: str) -> str | None:
     """An independent, slow statement of the rule: no verdict while a <think> is open at the end;
     only the text after the last </think> counts; its final <answer> must be closed."""
     lower = text.lower()
@@ -105,19 +105,23 @@ def _reference_answer(text: str) -> str | None:
     return token if token in ("A", "B") else None
 
 
+ADVERSARIAL_PIECES = ["<think>", "</think>", "<answer>", "</answer>", "<ANSWER>", "</Think>", "A", "B", "\n", " ",
+                      "**", "format: ", "<answer>\nB\n</answer>", "<answer>A", "x"]
+
+
+def adversarial_strings(count: int = 10_000, seed: int = 0) -> list[str]:
+    """``count`` seeded strings of 0 to 14 pieces: tags (any case), letters, quoted blocks, filler
+    (also used by ``scripts/hardening_probes.py``)."""
+    import random
+
+    rng = random.Random(seed)
+    return ["".join(rng.choice(ADVERSARIAL_PIECES) for _ in range(rng.randint(0, 14))) for _ in range(count)]
+
+
 def test_adversarial_fuzz_never_reads_a_letter_from_the_rationale_or_an_unclosed_block():
     """10,000 seeded strings built from tags, letters and filler: the parser agrees with the
     reference rule, so no letter comes from inside <think> or from a block that never closes."""
-    import random
-
-    pieces = ["<think>", "</think>", "<answer>", "</answer>", "<ANSWER>", "</Think>", "A", "B", "\n", " ",
-              "**", "format: ", "<answer>\nB\n</answer>", "<answer>A", "x"]
-    rng = random.Random(0)
-    disagreements = []
-    for _ in range(10_000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
-        if parse_answer(text) != _reference_answer(text):
-            disagreements.append(text)
+    disagreements = [text for text in adversarial_strings() if parse_answer(text) != reference_answer(text)]
     assert not disagreements, disagreements[:5]
 
 

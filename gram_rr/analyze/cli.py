@@ -4,6 +4,7 @@
     python -m gram_rr.analyze tree --pairs data/demo/test.jsonl --target judge \\
         --verdicts runs/cpu-default/stages/eval-0/verdicts.jsonl --out runs/tree-judge
     python -m gram_rr.analyze tree --pairs FILE --tree runs/tree-gold/tree.json   # apply a stored tree
+    python -m gram_rr.analyze attributes --model runs/ldl/model --pairs FILE --out attributes.jsonl  # LDL scores
 
 The tree predicts, per pair and shown order, whether the response shown first is preferred:
 by the gold label (--target gold: one row per labelled pair, A shown first) or by a judge's
@@ -57,7 +58,44 @@ def build_parser() -> argparse.ArgumentParser:
     tree.add_argument("--tree", help="apply this stored tree (JSON) to the pairs instead of fitting one")
     tree.add_argument("--out", help="output folder for tree.json, rules.txt, tree.png, report.json, report.md")
     add_dataclass_arguments(tree, TreeConfig)
+    add_attributes_command(commands)
     return parser
+
+
+def add_attributes_command(commands: Any) -> None:
+    """``attributes``: an LDL model's per-attribute expected ratings of each pair's A and B (the --attributes file)."""
+    from gram_rr.analyze import ldl_attributes
+    from gram_rr.eval.workloads import BENCHMARKS
+    from gram_rr.scalar import ScorerConfig
+
+    defaults = ScorerConfig()
+    command = commands.add_parser(
+        "attributes", help="write the --attributes file from an LDL reward model",
+        description=ldl_attributes.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("--model", required=True,
+                         help="an LDL reward model folder (python -m gram_rr.train --role ldl)")
+    command.add_argument("--pairs", required=True, nargs="+",
+                         help="pairs file(s), as --pairs or eval's --data takes them")
+    command.add_argument("--benchmark", choices=BENCHMARKS, default="pairs",
+                         help="read the files as gram_rr.eval --benchmark does, so ids match its pairs (rmbench: "
+                              "each style pair)")
+    command.add_argument("--out", required=True, help="the attributes file to write (JSONL)")
+    command.add_argument("--dtype", default=defaults.dtype, help="weight dtype of the backbone")
+    command.add_argument("--device", default=defaults.device, help="'auto', 'cpu' or 'cuda'")
+    command.add_argument("--max-length", type=int, default=defaults.max_length,
+                         help="longest input in tokens; longer inputs lose tokens from the left")
+
+
+def run_attributes(args: argparse.Namespace) -> str:
+    """Score the pairs with the LDL model and write the attributes file; returns its path."""
+    from gram_rr.analyze.ldl_attributes import write_ldl_attributes
+    from gram_rr.eval.workloads import load_workload
+
+    pairs = load_workload(args.benchmark, args.pairs)
+    path = write_ldl_attributes(args.model, pairs, args.out, dtype=args.dtype, device=args.device,
+                                max_length=args.max_length)
+    return str(path)
 
 
 def default_groups(target: str, verdicts: bool, attributes: bool) -> list[str]:
@@ -116,6 +154,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], StoredTree]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "attributes":
+        print(f"attributes: {run_attributes(args)}")
+        return 0
     report, tree = run(args)
     print(markdown(report, rules_text(tree)).split("\n![tree]")[0])
     for name, path in report.get("files", {}).items():

@@ -4,6 +4,8 @@
         --data ../shared/data/judgebench/judgebench_claude.jsonl --out runs/eval/jb \\
         [--votes 16] [--both-orders] [--limit N] [--engine vllm|hf] [--scorer scalar] \\
         [judge.max_new_tokens=512 engine.max_model_len=8192 scorer.batch_size=8 ...]
+    python -m gram_rr.eval --scorer tree --tree runs/tree/tree.json --benchmark B --data FILE --out DIR \\
+        [--attributes ATTRS.jsonl] [--tree-verdicts VERDICTS.jsonl]  # a decision tree of gram_rr.analyze
     python -m gram_rr.eval --benchmark judgebench --judgments OUTPUT.jsonl [--out DIR]  # JudgeBench output file
     python -m gram_rr.eval --benchmark rmbench --scores RESULTS.json [--out DIR]         # RM-Bench result file
     python -m gram_rr.eval --benchmark B --judgments DIR/verdicts.jsonl --data FILE --out DIR  # our verdicts
@@ -20,6 +22,13 @@ DIR/results.md and DIR/categories.png (and DIR/vote_curve.png with --votes > 1).
 When verdicts carry a probability P(A better than B) (answer-token log-probabilities),
 the report adds its AUC, Brier score, ECE with its bins and accuracy, and
 DIR/reliability.png, the reliability diagram.
+
+Tie credit follows the kind of model (RewardBench; the others count ties wrong for every
+kind): a generative reasoner 0.5 for a tie or failed parse (run_generative.py), a scalar
+RM 0 (run_rm.py: chosen > rejected), a decision tree by its probability, P(chosen better)
+> 0.5 scores 1 and P = 0.5 scores 0 (run_rm.py's rule read pairwise). A tree judges both
+orders by default (it costs nothing); --attributes and --tree-verdicts give the columns
+a tree reads beyond the pair (attribute scores, a judge's probability).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gram_rr.cli_args import overrides_epilog
+from gram_rr.cli_errors import debug_requested
 from gram_rr.config import ConfigError, section_configs, to_dict
 from gram_rr.data.columns import add_column_arguments
 from gram_rr.data.records import PreferencePair
@@ -38,7 +48,7 @@ from gram_rr.engines.config import BACKENDS, EngineConfig
 from gram_rr.eval import existing, workloads
 from gram_rr.eval.cache import VerdictCache
 from gram_rr.eval.report import markdown, write_report
-from gram_rr.eval.rewardbench import GENERATIVE_TIE_CREDIT, SCALAR_TIE_CREDIT
+from gram_rr.eval.rewardbench import BY_PROBABILITY, TIE_CREDIT
 from gram_rr.eval.runner import judge_pairs
 from gram_rr.judge import JudgeConfig
 from gram_rr.protocols import PairJudge
@@ -73,7 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--limit", type=int, help="only the first N records of each file (RM-Bench: prompts)")
     parser.add_argument("--engine", choices=BACKENDS, default="vllm", help="generation backend of a reasoner")
-    parser.add_argument("--scorer", choices=("scalar",), help="evaluate --model as a scalar reward model")
+    parser.add_argument(
+        "--scorer", choices=("scalar", "tree"),
+        help="scalar: evaluate --model as a scalar reward model; tree: evaluate the decision tree --tree",
+    )
+    parser.add_argument("--tree", help="with --scorer tree: a tree.json written by python -m gram_rr.analyze tree")
+    parser.add_argument("--attributes", help="with --scorer tree: attribute scores of the pairs (analyze attributes)")
+    parser.add_argument("--tree-verdicts", help="with --scorer tree: a judge's verdicts, for trees that read its "
+                                                "probability")
     parser.add_argument("--batch-size", type=int, default=64, help="pairs per engine call (and per cache flush)")
     parser.add_argument("--subset", help="RewardBench subset of files whose records carry none")
     parser.add_argument("--domain", help="RM-Bench domain of --scores rows that carry none")
@@ -87,7 +104,9 @@ def _configs(args: argparse.Namespace) -> tuple[JudgeConfig, EngineConfig, Score
     configs = section_configs(
         {
             "judge": (JudgeConfig, {}),
-            "engine": (EngineConfig, {"backend": args.engine, "model": args.model}),
+            # a tree has no --model; its engine section is not used
+            "engine": (EngineConfig, {"backend": args.engine,
+                                      "model": args.tree if args.scorer == "tree" else args.model}),
             "scorer": (ScorerConfig, {}),
         },
         args.overrides,
@@ -123,8 +142,12 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: PairJudge | No
     pairs = workloads.load_workload(
         args.benchmark, args.data, limit=args.limit, subset=args.subset, columns=args.columns, labels=args.label_values
     )
-    settings: dict[str, Any] = {"model": args.model, "votes": args.votes, "both_orders": both_orders}
-    if args.scorer:
+    kind = judge_kind(args)
+    model = args.tree if kind == "tree" else args.model
+    settings: dict[str, Any] = {"model": model, "votes": args.votes, "both_orders": both_orders}
+    if kind == "tree":
+        settings["tree"] = {"attributes": args.attributes, "verdicts": args.tree_verdicts}
+    elif args.scorer:
         settings["scorer"] = to_dict(scorer_config)
     else:
         settings["judge"] = {k: v for k, v in to_dict(judge_config).items() if k not in ("votes", "both_orders")}
@@ -134,7 +157,9 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: PairJudge | No
     owned = judge is None
     try:
         if owned and any(p not in cache for p in pairs):
-            if args.scorer:
+            if kind == "tree":
+                judge = tree_scorer(args)
+            elif args.scorer:
                 from gram_rr.scalar import RewardModelScorer
 
                 judge = RewardModelScorer.from_pretrained(args.model, **to_dict(scorer_config))
@@ -150,9 +175,8 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: PairJudge | No
     finally:
         if owned and judge is not None:
             judge.close()
-    tie_credit = SCALAR_TIE_CREDIT if args.scorer else GENERATIVE_TIE_CREDIT
-    result = workloads.report(args.benchmark, pairs, verdicts, tie_credit)
-    result["model"] = args.model
+    result = workloads.report(args.benchmark, pairs, verdicts, TIE_CREDIT[kind], by_probability=kind in BY_PROBABILITY)
+    result["model"] = model
     result["run"] = {
         "data": " ".join(args.data),
         "pairs": len(pairs),
@@ -161,16 +185,55 @@ def run_model(args: argparse.Namespace, both_orders: bool, judge: PairJudge | No
         "not_judged_too_long": sum(not v.votes for v in verdicts),
         "generated_tokens": sum(vote.num_tokens for v in verdicts for vote in v.votes),
         "seconds_this_call": round(time.perf_counter() - start, 1),
-        **({"scorer": "scalar"} if args.scorer else {"max_new_tokens": judge_config.max_new_tokens,
-                                                      "max_model_len": engine_config.max_model_len,
-                                                      "engine": engine_config.backend}),
+        **({"scorer": args.scorer} if args.scorer else {"max_new_tokens": judge_config.max_new_tokens,
+                                                         "max_model_len": engine_config.max_model_len,
+                                                         "engine": engine_config.backend}),
+        "judge_kind": kind,
+        "model_kind": model_kind(args),
+        "tie_rule": workloads.tie_rule(args.benchmark, kind),
     }
     return result
 
 
+def judge_kind(args: argparse.Namespace) -> str:
+    """``generative``, ``scalar`` or ``tree``: the kind of model, which sets RewardBench's tie credit."""
+    return {"scalar": "scalar", "tree": "tree"}.get(args.scorer or "", "generative")
+
+
+def model_kind(args: argparse.Namespace) -> str:
+    """The model kind a comparison column states: a generative reasoner, a scalar RM (LDL or a
+    sequence classifier, e.g. Bradley-Terry from ``--role scalar``) or a decision tree (and what it reads)."""
+    if args.scorer == "tree":
+        from gram_rr.analyze import load_tree
+
+        return "decision tree: " + ", ".join(load_tree(args.tree).spec.groups)
+    if args.scorer == "scalar":
+        from gram_rr.ldl.model import is_ldl_folder
+
+        return "scalar RM: LDL" if is_ldl_folder(args.model) else "scalar RM: sequence classifier"
+    return "generative reasoner"
+
+
+def tree_scorer(args: argparse.Namespace) -> PairJudge:
+    """The :class:`gram_rr.analyze.TreeScorer` of ``--tree`` with its ``--attributes`` / ``--tree-verdicts``;
+    a tree that reads inputs not given is refused before judging."""
+    from gram_rr.analyze import TreeScorer, load_attributes, load_tree
+    from gram_rr.analyze.judgments import load_judge_verdicts
+
+    tree = load_tree(args.tree)
+    needs = {"attributes": ("--attributes", args.attributes), "probability": ("--tree-verdicts", args.tree_verdicts)}
+    for group in tree.spec.groups:
+        if group in needs and needs[group][1] is None:
+            raise ValueError(f"{args.tree} reads the {group!r} features: pass {needs[group][0]} FILE")
+    attributes = load_attributes(args.attributes) if args.attributes else None
+    verdicts = load_judge_verdicts(args.tree_verdicts) if args.tree_verdicts else None
+    return TreeScorer(tree, attributes=attributes, verdicts=verdicts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    both_orders = args.benchmark == "judgebench" if args.both_orders is None else args.both_orders
+    default_orders = args.scorer == "tree" or args.benchmark == "judgebench"
+    both_orders = default_orders if args.both_orders is None else args.both_orders
     try:
         if args.judgments:
             if existing.detect_judgments_format(args.judgments) == "judgebench":
@@ -191,12 +254,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = existing.score_rmbench_results(args.scores, args.domain)
             result["run"] = {"scores": args.scores}
         else:
-            if not args.model or not args.data or not args.out:
-                raise ValueError("running a model needs --model, --data and --out (or pass --judgments / --scores)")
+            tree_inputs = [flag for flag in ("tree", "attributes", "tree_verdicts") if getattr(args, flag)]
+            if tree_inputs and args.scorer != "tree":
+                raise ValueError(f"--{tree_inputs[0].replace('_', '-')} goes with --scorer tree")
+            if args.scorer == "tree" and not args.tree:
+                raise ValueError("--scorer tree needs --tree TREE.json (python -m gram_rr.analyze tree --out DIR)")
+            if not (args.tree or args.model) or not args.data or not args.out:
+                raise ValueError("running a model needs --model, --data and --out (with --scorer tree: --tree "
+                                 "instead of --model; or pass --judgments / --scores)")
             if args.votes < 1 or args.batch_size < 1:
                 raise ValueError("--votes and --batch-size must be >= 1")
             result = run_model(args, both_orders)
     except (ConfigError, ValueError, FileNotFoundError) as err:
+        if debug_requested():
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(markdown(result))

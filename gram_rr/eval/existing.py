@@ -16,7 +16,7 @@ from gram_rr.data.errors import DataError, json_object
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval import judgebench, rmbench, workloads
 from gram_rr.eval.cache import pair_key, verdict_from_dict
-from gram_rr.eval.rewardbench import TIE_CREDIT
+from gram_rr.eval.rewardbench import BY_PROBABILITY, TIE_CREDIT
 from gram_rr.verdict import Verdict
 
 
@@ -55,8 +55,12 @@ class VerdictFile:
 
 
 def judge_kind(settings: dict[str, Any]) -> str | None:
-    """``"scalar"`` for settings with ``scorer`` (a scalar RM), ``"generative"`` with ``judge``."""
-    return "scalar" if "scorer" in settings else "generative" if "judge" in settings else None
+    """``"scalar"`` for settings with ``scorer`` (a scalar RM), ``"generative"`` with ``judge``,
+    ``"tree"`` with ``tree`` (a decision tree, ``--scorer tree``)."""
+    for key, kind in (("tree", "tree"), ("scorer", "scalar"), ("judge", "generative")):
+        if key in settings:
+            return kind
+    return None
 
 
 def load_verdict_file(path: str | Path) -> VerdictFile:
@@ -103,7 +107,7 @@ def score_verdict_file(
 ) -> dict[str, Any]:
     """The benchmark report of a verdict file on the pairs of ``data_paths`` (read through
     ``columns``/``labels`` when given); RewardBench's tie credit is that of the judge kind
-    the file's settings name (0 scalar, 0.5 generative)."""
+    the file's settings name (0 scalar, 0.5 generative, a tree by its probability)."""
     pairs = workloads.load_workload(benchmark, data_paths, limit=limit, subset=subset, columns=columns, labels=labels)
     loaded = load_verdict_file(verdict_path)
     verdicts = [loaded.get(p) for p in pairs]
@@ -116,11 +120,11 @@ def score_verdict_file(
     if loaded.kind is None and benchmark == "rewardbench":
         raise DataError(
             verdict_path, None, "settings",
-            "no record says whether a scalar ('scorer') or a generative ('judge') model wrote it; "
-            "RewardBench gives ties 0 or 0.5 credit by that",
+            "no record says whether a scalar ('scorer'), a generative ('judge') or a tree ('tree') model "
+            "wrote it; RewardBench gives ties 0 or 0.5 credit by that",
         )
     tie_credit = TIE_CREDIT[loaded.kind or "generative"]  # only RewardBench reads it
-    result = workloads.report(benchmark, pairs, verdicts, tie_credit)
+    result = workloads.report(benchmark, pairs, verdicts, tie_credit, by_probability=loaded.kind in BY_PROBABILITY)
     result["run"] = {"judge_kind": loaded.kind}
     return result
 

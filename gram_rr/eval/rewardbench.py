@@ -9,7 +9,10 @@ together — in Reasoning. The overall score is the mean of the sections present
 Per pair: a scalar model scores 1 when chosen > rejected, else 0 (``run_rm.py``); a
 generative judge scores 1 when it picks chosen, 0 when it picks rejected and 0.5 on
 a tie or a failed parse (``run_generative.py``). Here "picks" is the sign of the
-vote margin over all votes.
+vote margin over all votes. A decision tree (:class:`gram_rr.analyze.TreeScorer`) outputs
+P(A better than B), a number and not text: it takes the scalar rule read pairwise, credit 1
+when P(chosen better) > 0.5 and 0 otherwise (P = 0.5 is a tie, worth 0), as
+:func:`gram_rr.eval.rmbench.chosen_wins` reads a probability.
 """
 
 from __future__ import annotations
@@ -76,12 +79,28 @@ LLMBAR_SUBSETS: dict[str, str] = {
 }
 GENERATIVE_TIE_CREDIT = 0.5
 SCALAR_TIE_CREDIT = 0.0
-# Tie credit by the kind of judge; a verdict file's settings say its kind ("scorer": scalar, "judge": generative).
-TIE_CREDIT: dict[str, float] = {"generative": GENERATIVE_TIE_CREDIT, "scalar": SCALAR_TIE_CREDIT}
+# Tie credit by the kind of judge; a verdict file's settings say its kind ("scorer": scalar, "judge": generative,
+# "tree": a decision tree).
+TIE_CREDIT: dict[str, float] = {"generative": GENERATIVE_TIE_CREDIT, "scalar": SCALAR_TIE_CREDIT,
+                                "tree": SCALAR_TIE_CREDIT}
+# Kinds whose pick is their verdict's probability P(A better than B) (> 0.5 picks A), not their votes.
+BY_PROBABILITY = frozenset({"tree"})
+# The rule each kind is credited by, as reports and comparison tables state it.
+TIE_RULES: dict[str, str] = {
+    "generative": "picks chosen = 1, tie or failed parse = 0.5 (run_generative.py)",
+    "scalar": "chosen > rejected = 1, a tie = 0 (run_rm.py)",
+    "tree": "P(chosen) > 0.5 = 1, P = 0.5 = 0 (run_rm.py's rule, pairwise)",
+}
 
 
-def pair_credit(verdict: Verdict, label: str, tie_credit: float) -> float:
-    """1 if the votes favour ``label``, 0 if they favour the other response, else ``tie_credit``."""
+def pair_credit(verdict: Verdict, label: str, tie_credit: float, by_probability: bool = False) -> float:
+    """1 if the votes favour ``label``, 0 if they favour the other response, else ``tie_credit``.
+
+    ``by_probability``: the verdict's probability decides instead, when it has one: 1 if
+    P(``label`` better) > 0.5, 0 if below, ``tie_credit`` at exactly 0.5."""
+    if by_probability and verdict.probability is not None:
+        p_label = verdict.probability if label == "A" else 1.0 - verdict.probability
+        return 1.0 if p_label > 0.5 else 0.0 if p_label < 0.5 else tie_credit
     margin = vote_margin(verdict.votes, label)
     return 1.0 if margin > 0 else 0.0 if margin < 0 else tie_credit
 
@@ -133,11 +152,11 @@ def rewardbench_metrics(subsets: Sequence[str], credits: Sequence[float]) -> dic
 
 
 def credits_from_verdicts(
-    pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict], tie_credit: float
+    pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict], tie_credit: float, by_probability: bool = False
 ) -> list[float]:
-    """Per-pair credit for labelled pairs."""
+    """Per-pair credit for labelled pairs (:func:`pair_credit`)."""
     check_aligned(pairs, verdicts)
     missing = [p.id for p in pairs if p.label is None]
     if missing:
         raise ValueError(f"RewardBench pairs must be labelled; unlabelled: {missing[:5]}")
-    return [pair_credit(v, p.label, tie_credit) for p, v in zip(pairs, verdicts)]
+    return [pair_credit(v, p.label, tie_credit, by_probability) for p, v in zip(pairs, verdicts)]

@@ -60,13 +60,34 @@ def load_workload(
     return pairs
 
 
+# How each benchmark but RewardBench decides a pair, whatever the kind of model (RewardBench: rewardbench.TIE_RULES).
+_SHARED_TIE_RULES = {
+    "rmbench": "chosen beats rejected strictly (P > 0.5 when a probability exists); ties wrong (compute_accuracy)",
+    "judgebench": "+1/-1/0 per order, correct when the sum > 0; ties wrong",
+    "pairs": "votes' margin > 0; ties and abstentions wrong",
+}
+
+
+def tie_rule(benchmark: str, kind: str) -> str:
+    """How ``benchmark`` credits a pair judged by a model of ``kind`` (generative, scalar or tree)."""
+    if benchmark == "rewardbench":
+        return rewardbench.TIE_RULES[kind]
+    return _SHARED_TIE_RULES[benchmark]
+
+
 def report(
-    benchmark: str, pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict], tie_credit: float
+    benchmark: str,
+    pairs: Sequence[PreferencePair],
+    verdicts: Sequence[Verdict],
+    tie_credit: float,
+    by_probability: bool = False,
 ) -> dict[str, Any]:
     """The benchmark's report from verdicts on :func:`load_workload`'s pairs.
 
     ``tie_credit`` is RewardBench's credit for a tie or failure (0.5 for generative
-    judges as in ``run_generative.py``, 0 for scalar models as in ``run_rm.py``).
+    judges as in ``run_generative.py``, 0 for scalar models as in ``run_rm.py``);
+    ``by_probability`` makes RewardBench credit a pair by its verdict's probability
+    (a decision tree's P(A better), see :mod:`gram_rr.eval.rewardbench`).
     """
     diagnostics = pair_metrics(pairs, verdicts)
     if benchmark == "rmbench":
@@ -74,7 +95,7 @@ def report(
     elif benchmark == "judgebench":
         result = judgebench_report(judgebench.judgebench_metrics(judgebench.from_verdicts(pairs, verdicts)))
     elif benchmark == "rewardbench":
-        credits = rewardbench.credits_from_verdicts(pairs, verdicts, tie_credit)
+        credits = rewardbench.credits_from_verdicts(pairs, verdicts, tie_credit, by_probability)
         result = rewardbench_report(rewardbench.rewardbench_metrics([p.metadata["subset"] for p in pairs], credits))
     elif benchmark == "pairs":
         keys = ("accuracy", "accuracy_both_orders", "position_consistency", "abstention_rate", "no_verdict_rate")
