@@ -17,6 +17,9 @@ Sections:
   best_of_n  best-of-N (N = 8, 16): knockout tournament vs the reference linear scan
              (the scan runs for --reference-best-of, N = 8 by default, to keep time down)
   rank       listwise ranking of N=8: batched merge sort vs the reference sorted(cmp_to_key)
+  serve      the reward service: --serve-requests single-pair requests from --serve-clients
+             concurrent clients vs one in-process compare_many over the same pairs (pairs/s,
+             p50/p99 latency, engine batches formed); --serve-backend picks the engine
 Defaults finish in about 10 minutes on a shared 2-core CPU machine (one thread per side,
 vLLM eager). More sections plug in through :data:`SECTIONS` (name -> function(BenchContext) -> rows).
 """
@@ -314,6 +317,52 @@ def bench_training(ctx: BenchContext) -> list[Row]:
     ]
 
 
+def bench_serve(ctx: BenchContext) -> list[Row]:
+    """(g): the reward service (``python -m gram_rr.serve``, a subprocess on a local Ray): single-pair
+    requests from concurrent clients vs one in-process ``compare_many`` over the same pairs, same engine."""
+    from gram_rr.engines import EngineConfig, build_engine
+    from gram_rr.serve.launch import ServerProcess
+    from gram_rr.serve.loadtest import run_load
+
+    args = ctx.args
+    pairs = [ctx.pairs[k % len(ctx.pairs)] for k in range(args.serve_requests)]
+    vllm = {"kv_cache_gib": args.kv_cache_gib, "enforce_eager": not args.compile} if args.serve_backend == "vllm" else {}
+    config = EngineConfig(backend=args.serve_backend, model=ctx.model_dir, **vllm)
+    with RewardReasoner(build_engine(config), JudgeConfig(max_new_tokens=args.max_new_tokens)) as reasoner:
+        reasoner.compare_many(pairs[:2])  # warm-up, as the server's first request below
+        _, local_s = timed(lambda: reasoner.compare_many(pairs))
+    server_args = [
+        "--model", ctx.model_dir, "--engine", args.serve_backend, f"judge.max_new_tokens={args.max_new_tokens}",
+        *(f"engine.{key}={value}" for key, value in vllm.items()),
+        *(["--cpus-per-replica", str(args.threads)] if args.threads else []),
+    ]
+    with ServerProcess(server_args, Path(args.out).with_suffix(".serve.log")) as server:
+        run_load(server.url, pairs[:2], clients=1)  # warm-up
+        before = server_info(server.url)
+        load = run_load(server.url, pairs, clients=args.serve_clients)
+        after = server_info(server.url)
+    batches = after["engine_batches"] - before["engine_batches"]
+    n = len(pairs)
+    details = {
+        "requests": n, "clients": args.serve_clients, "backend": args.serve_backend, "statuses": sorted(set(load.statuses)),
+        "served_s": load.seconds, "in_process_s": local_s, "pairs_judged": after["pairs"] - before["pairs"],
+    }
+    return [
+        Row("serve", f"pairs/s ({n} requests, {args.serve_clients} clients)", n / load.seconds, n / local_s,
+            "pairs/s", ">= 0.8x", details),
+        Row("serve", "p50 request latency", load.percentile(50), None, "s"),
+        Row("serve", "p99 request latency", load.percentile(99), None, "s"),
+        Row("serve", f"engine batches per {n} requests", batches, None, "batches", "a few"),
+    ]
+
+
+def server_info(url: str) -> dict[str, Any]:
+    """The replica's counters from ``GET /info``."""
+    from gram_rr.serve.client import request_json
+
+    return request_json(f"{url}/info")["replica"]
+
+
 # Benchmark sections by name; each takes the shared context and returns table rows.
 # Another module adds a section by adding an entry here.
 SECTIONS: dict[str, Callable[[BenchContext], list[Row]]] = {
@@ -322,6 +371,7 @@ SECTIONS: dict[str, Callable[[BenchContext], list[Row]]] = {
     "best_of_n": bench_best_of_n,
     "rank": bench_rank,
     "training": bench_training,
+    "serve": bench_serve,
 }
 
 
@@ -381,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-pairs", type=int, default=32, help="examples for the training row")
     parser.add_argument("--train-batch-size", type=int, default=4, help="batch size for the training row")
     parser.add_argument("--train-steps", type=int, default=3, help="timed optimizer steps per method in the training row")
+    parser.add_argument("--serve-backend", choices=("vllm", "hf"), default="hf", help="engine of the serve section, both sides")
+    parser.add_argument("--serve-requests", type=int, default=64, help="single-pair requests in the serve section")
+    parser.add_argument("--serve-clients", type=int, default=16, help="concurrent clients in the serve section")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {list(SECTIONS)}")
     return parser
 
