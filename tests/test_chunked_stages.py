@@ -91,7 +91,7 @@ class ScriptedSlot:
         self.seeded, self.kill_at, self.how = seeded, kill_at, how
         self.calls: list[tuple[str, int, int]] = []
         self.preferences = {}  # judge prompt -> the letter of the gold-better response as shown
-        for pair in pipeline.unlabeled_pairs:
+        for pair in pipeline.round_pairs(1):
             gold = pair.metadata["gold_label"]
             self.preferences[judge_messages(pair.question, pair.response_a, pair.response_b)[0]["content"]] = gold
             self.preferences[judge_messages(pair.question, pair.response_b, pair.response_a)[0]["content"]] = (

@@ -3,7 +3,7 @@
 from gram_rr.data.benchmark_files import RMBENCH_STYLES, expand_rmbench
 from gram_rr.data.errors import DataError, LoadStats
 from gram_rr.data.io import write_pairs
-from gram_rr.data.readers import FORMATS, PairList, detect_format, load_pairs
+from gram_rr.data.readers import FORMATS, PairList, detect_format, iter_pairs, load_pairs
 from gram_rr.data.records import PreferencePair, render_conversation
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "PreferencePair",
     "detect_format",
     "expand_rmbench",
+    "iter_pairs",
     "load_pairs",
     "render_conversation",
     "write_pairs",

@@ -7,9 +7,10 @@ import gzip
 import json
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from gram_rr.atomic import atomic_write
 from gram_rr.data.errors import DataError
@@ -61,11 +62,36 @@ def iter_raw(path: str | Path) -> Iterator[Raw]:
         yield from iter_table(path)
         return
     file = str(path)
+    with _open_plain(path) as stream:
+        if stream is not None:  # plain JSONL is read a line at a time: memory holds one line, not the file
+            yield from _iter_lines(file, (line[:-1] if line.endswith(b"\n") else line for line in stream))
+            return
     data = read_bytes(path)
     if data.lstrip()[:1] == b"[":
         yield from _iter_array(file, data)
     else:
-        yield from _iter_lines(file, data)
+        yield from _iter_lines(file, data.split(b"\n"))
+
+
+@contextmanager
+def _open_plain(path: str | Path) -> Iterator[BinaryIO | None]:
+    """The file opened past its byte-order mark when it is uncompressed JSONL (not a JSON array), else None."""
+    path = Path(path)
+    if not path.is_file():
+        yield None
+        return
+    with open(path, "rb") as stream:
+        head = stream.read(len(_BOM))
+        if head[: len(_GZIP_MAGIC)] == _GZIP_MAGIC:
+            yield None
+            return
+        start = len(_BOM) if head == _BOM else 0
+        stream.seek(start)
+        first = b" "
+        while first and first.isspace():  # the first byte that is not whitespace tells a JSON array
+            first = stream.read(1)
+        stream.seek(start)
+        yield None if first == b"[" else stream
 
 
 def _utf8_error(file: str, data: bytes, exc: UnicodeDecodeError, line: int | None = None) -> DataError:
@@ -101,9 +127,10 @@ def _iter_array(file: str, data: bytes) -> Iterator[Raw]:
             yield Raw(i, None, i, None, err)
 
 
-def _iter_lines(file: str, data: bytes) -> Iterator[Raw]:
+def _iter_lines(file: str, lines: Iterable[bytes]) -> Iterator[Raw]:
+    """The records of a file's lines (split at b"\\n", without it), numbered from 1."""
     index = 0
-    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+    for number, raw_line in enumerate(lines, start=1):
         if not raw_line.strip():
             continue
         try:

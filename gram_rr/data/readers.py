@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,26 @@ def load_pairs(
     "response_a": "answer1", "response_b": "answer2", "label": "winner"}, labels={"model_a":
     "A", "model_b": "B", "tie": None}``; ``format`` then stays ``"auto"``.
     """
+    pairs = PairList()
+    pairs.stats = LoadStats(path=str(path), format="")
+    pairs.extend(iter_pairs(path, format, strict, allow_empty, columns, labels, stats=pairs.stats))
+    return pairs
+
+
+def iter_pairs(
+    path: str | Path,
+    format: str = "auto",
+    strict: bool = True,
+    allow_empty: bool = False,
+    columns: dict[str, str] | None = None,
+    labels: dict[Any, str | None] | None = None,
+    stats: LoadStats | None = None,
+) -> Iterator[PreferencePair]:
+    """:func:`load_pairs` one pair at a time, in file order, with the same checks: a JSONL file is read
+    a line at a time, so ``itertools.islice(iter_pairs(path), start, stop)`` holds only its slice (and the
+    ids read so far, to refuse duplicates). ``stats`` (filled in as pairs go by) gets the counts; the
+    end-of-file checks (no records, the skipped summary) run only when the iterator is exhausted.
+    """
     if format != "auto" and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose 'auto' or one of {sorted(FORMATS)}")
     if columns is None and labels is not None:
@@ -117,9 +137,8 @@ def load_pairs(
     path = Path(path)
     file = str(path)
     stem = path.name.split(".")[0]
-    stats = LoadStats(path=file, format="" if format == "auto" else format)
-    pairs = PairList()
-    pairs.stats = stats
+    stats = stats if stats is not None else LoadStats(path=file)
+    stats.path, stats.format = file, "" if format == "auto" else format
     convert = ColumnMap(columns, labels) if columns is not None else None if format == "auto" else FORMATS[format]
     if columns is not None:
         stats.format = "columns"
@@ -144,19 +163,19 @@ def load_pairs(
             if pair.id in first_seen:
                 raise row.error("id", "duplicate id", detail=f"{pair.id!r} was first read at {first_seen[pair.id]}")
             first_seen[pair.id] = _where(raw)
-            pairs.append(pair)
         except DataError as error:
             if strict:
                 raise
             stats.skip(error)
-    stats.loaded = len(pairs)
+            continue
+        stats.loaded += 1
+        yield pair
     if stats.read == 0 and not allow_empty:
         if strict:
             raise DataError(file, None, None, "the file holds no pairs (no records)")
         logger.warning("%s: the file holds no pairs (no records)", file)
     if stats.skipped:
         logger.warning("%s", stats.summary())
-    return pairs
 
 
 def _where(raw: Raw) -> str:

@@ -15,7 +15,8 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from gram_rr.data.records import PreferencePair
 from gram_rr.engines.base import Completion, Conversation, Engine, EngineBase, SamplingConfig
 
 ChunkWork = Callable[[list[PreferencePair], Engine], list[dict[str, Any]]]
+PairSource = Callable[[], Iterable[PreferencePair]]  # a fresh pass over a stage's pairs, in order, at each call
 
 
 def chunk_seed(seed: int, stage: str, index: int) -> int:
@@ -114,23 +116,32 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return line if isinstance(line, dict) else None
 
 
+def batches(pairs: Iterable[PreferencePair], size: int) -> Iterator[list[PreferencePair]]:
+    """``pairs`` in lists of ``size`` (the last one shorter), drawn one list at a time."""
+    iterator = iter(pairs)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
 def run_in_chunks(
-    log: ChunkLog, pairs: list[PreferencePair], chunk_pairs: int, seed: int, stage: str,
+    log: ChunkLog, pairs: PairSource, chunk_pairs: int, seed: int, stage: str,
     engine: Callable[[], Engine], work: ChunkWork,
 ) -> dict[str, int]:
     """Run ``work(chunk, engine)`` on every chunk the log does not hold yet and append its records.
 
-    ``engine()`` is called only when a chunk is left to generate. Returns the chunk counts
-    for the stage's info: ``chunks`` in all, ``chunks_resumed`` found finished in the log.
+    ``pairs()`` is read twice, one chunk at a time (the chunks' digests first, then the chunks
+    to generate), so memory holds one chunk of pairs. ``engine()`` is called only when a chunk
+    is left to generate. Returns the chunk counts for the stage's info: ``chunks`` in all,
+    ``chunks_resumed`` found finished in the log.
     """
-    bounds = [(start, min(start + chunk_pairs, len(pairs))) for start in range(0, len(pairs), chunk_pairs)]
-    digests = [pairs_digest(pairs[start:end]) for start, end in bounds]
+    digests = [pairs_digest(chunk) for chunk in batches(pairs(), chunk_pairs)]
     resumed = log.resume(digests)
     log.path.touch()
-    for index in range(resumed, len(bounds)):
-        start, end = bounds[index]
-        records = work(pairs[start:end], SeededEngine(engine(), chunk_seed(seed, stage, index)))
-        if len(records) != end - start:
-            raise RuntimeError(f"{stage}: chunk {index} gave {len(records)} records for {end - start} pairs")
+    for index, chunk in enumerate(batches(pairs(), chunk_pairs)):
+        if index < resumed:
+            continue
+        records = work(chunk, SeededEngine(engine(), chunk_seed(seed, stage, index)))
+        if len(records) != len(chunk):
+            raise RuntimeError(f"{stage}: chunk {index} gave {len(records)} records for {len(chunk)} pairs")
         log.append(index, digests[index], records)
-    return {"chunks": len(bounds), "chunks_resumed": resumed}
+    return {"chunks": len(digests), "chunks_resumed": resumed}

@@ -86,12 +86,19 @@ def keep_prediction(verdict: Verdict, config: PredictConfig) -> str | None:
 def balance_labels(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
     """Swap A/B (:func:`swap_pair`: gold label and rationale too) on a seeded random subset of the
     majority label so each label holds half (±1); a pair whose rationale cannot be swapped stays."""
-    by_label = {"A": [i for i, p in enumerate(pairs) if p.label == "A"], "B": [i for i, p in enumerate(pairs) if p.label == "B"]}
+    swaps = [swap_pair(p) for p in pairs]
+    to_swap = labels_to_swap([p.label for p in pairs], [s is not None for s in swaps], seed)
+    return [swaps[i] if i in to_swap else p for i, p in enumerate(pairs)]
+
+
+def labels_to_swap(labels: list[str | None], swappable: list[bool], seed: int) -> set[int]:
+    """The positions :func:`balance_labels` swaps, from the pairs' labels and whether each can be swapped
+    (so a caller can stream the pairs twice and hold only these two lists)."""
+    by_label = {"A": [i for i, label in enumerate(labels) if label == "A"], "B": [i for i, label in enumerate(labels) if label == "B"]}
     major = "A" if len(by_label["A"]) > len(by_label["B"]) else "B"
     excess = (len(by_label[major]) - len(by_label["B" if major == "A" else "A"])) // 2
-    swaps = {i: swapped for i in by_label[major] if (swapped := swap_pair(pairs[i])) is not None}
-    to_swap = set(random.Random(seed).sample(sorted(swaps), min(excess, len(swaps))))
-    return [swaps[i] if i in to_swap else p for i, p in enumerate(pairs)]
+    candidates = [i for i in by_label[major] if swappable[i]]
+    return set(random.Random(seed).sample(candidates, min(excess, len(candidates))))
 
 
 @dataclass

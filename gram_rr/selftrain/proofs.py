@@ -32,8 +32,9 @@ def selection_score(logp_conditional: float, logp_unconditional: float) -> float
 
 @dataclass
 class ProofCounts:
-    """What the filters did: samples drawn, samples each filter rejected, pairs left without a proof."""
+    """What the filters did: pairs read, samples drawn, samples each filter rejected, pairs left without a proof."""
 
+    pairs_read: int = 0
     rejected_samples: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PROOF_FILTERS, 0))
     pairs_without_proof: int = 0
     samples: int = 0
@@ -101,6 +102,7 @@ def proved_pairs(
     for pair, record in zip(pairs, records, strict=True):
         if record["id"] != pair.id:
             raise ValueError(f"proof record {record['id']!r} does not belong to pair {pair.id!r}")
+        counts.pairs_read += 1
         counts.samples += record["samples"]
         for name, count in record["rejected"].items():
             counts.rejected_samples[name] += count

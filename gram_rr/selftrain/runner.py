@@ -26,7 +26,7 @@ def plan_lines(recipe: SelfTrainRecipe) -> list[str]:
         lines.append(f"  it holds a run of another recipe (hash {manifest.get('recipe_hash')}): this one would be refused "
                      "(--new-run archives it)")
     lines += [
-        f"data: {len(pipeline.seed_pairs)} seed, {len(pipeline.labeled_pairs)} labeled, "
+        f"data: {len(pipeline.seed_pairs)} seed, {pipeline.labeled_count} labeled, "
         f"{recipe.rounds} x {recipe.data.unlabeled_per_round} unlabeled, {len(pipeline.test_pairs)} test pairs",
     ]
     for stage in pipeline.stages():

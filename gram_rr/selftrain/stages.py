@@ -12,14 +12,15 @@ import random
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from gram_rr.data import load_pairs, write_pairs
+from gram_rr.data import iter_pairs, load_pairs, write_pairs
 from gram_rr.data.records import PreferencePair
-from gram_rr.data.swap import augment_with_swaps
+from gram_rr.data.swap import augment_with_swaps, swap_pair
 from gram_rr.engines import build_engine
 from gram_rr.engines.base import Engine
 from gram_rr.eval.pairs import pair_metrics
@@ -27,8 +28,8 @@ from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.models import resolve_model
 from gram_rr.resources import data_path
 from gram_rr.selftrain import stage_names
-from gram_rr.selftrain.chunks import ChunkLog, ChunkWork, run_in_chunks
-from gram_rr.selftrain.filters import PREDICTION_DROPS, balance_labels, keep_prediction, predicted_label
+from gram_rr.selftrain.chunks import ChunkLog, ChunkWork, PairSource, run_in_chunks
+from gram_rr.selftrain.filters import PREDICTION_DROPS, keep_prediction, labels_to_swap, predicted_label
 from gram_rr.selftrain.proofs import ProofCounts, best_proofs, proved_pairs
 from gram_rr.selftrain.recipe import PredictConfig, SelfTrainRecipe
 from gram_rr.selftrain.rundir import RunDirectory
@@ -79,8 +80,15 @@ class EngineSlot:
         self.engine, self.model = None, None
 
 
-def _first(pairs: list[PreferencePair], n: int | None) -> list[PreferencePair]:
-    return pairs if n is None else pairs[:n]
+def _head(path: Path, n: int | None) -> list[PreferencePair]:
+    """The first ``n`` pairs of a file (all when None), read no further than the ``n``-th."""
+    return load_pairs(path) if n is None else list(islice(iter_pairs(path), n))
+
+
+def _pseudo_labeled(pair: PreferencePair, record: dict[str, Any]) -> PreferencePair:
+    """A kept prediction as a labeled pair: the predicted label, with the vote share and label probability."""
+    metadata = {**pair.metadata, "vote_share": record["vote_share"], "label_probability": record["label_probability"]}
+    return dataclasses.replace(pair, label=record["label"], metadata=metadata)
 
 
 def _prediction_record(pair: PreferencePair, verdict: Verdict, config: PredictConfig) -> dict[str, Any]:
@@ -96,6 +104,9 @@ def _prediction_record(pair: PreferencePair, verdict: Verdict, config: PredictCo
     }
 
 
+_OTHER = {"A": "B", "B": "A"}
+
+
 class Pipeline:
     """Builds the stage list for a recipe and runs it against a run directory."""
 
@@ -103,14 +114,17 @@ class Pipeline:
         self.recipe, self.run = recipe, run
         self.engines = EngineSlot(recipe)
         data = recipe.data
-        self.seed_pairs = _first(load_pairs(data_path(data.seed)), data.seed_size)
-        self.labeled_pairs = _first(load_pairs(data_path(data.labeled)), data.labeled_size)
-        self.unlabeled_pairs = load_pairs(data_path(data.unlabeled))
-        self.test_pairs = _first(load_pairs(data_path(data.test)), data.test_size)
+        self.seed_pairs = _head(data_path(data.seed), data.seed_size)
+        self.test_pairs = _head(data_path(data.test), data.test_size)
+        # The labeled and unlabeled pairs are streamed from their files by the stages that use them
+        # (labeled_pairs, round_pairs): here they are only read through once, to check and count them.
+        self.labeled_path, self.unlabeled_path = data_path(data.labeled), data_path(data.unlabeled)
+        self.labeled_count = sum(1 for _ in self.labeled_pairs())
         needed = data.unlabeled_per_round * recipe.rounds
-        if len(self.unlabeled_pairs) < needed:
+        available = sum(1 for _ in islice(iter_pairs(self.unlabeled_path), needed)) if needed else 0
+        if available < needed:
             raise ValueError(
-                f"{data.unlabeled} holds {len(self.unlabeled_pairs)} pairs; {recipe.rounds} rounds of "
+                f"{data.unlabeled} holds {available} pairs; {recipe.rounds} rounds of "
                 f"{data.unlabeled_per_round} need {needed}. Lower data.unlabeled_per_round or add data "
                 "(python -m gram_rr.data.demo makes more demo pairs)."
             )
@@ -169,6 +183,15 @@ class Pipeline:
     def close(self) -> None:
         self.engines.release()
 
+    def labeled_pairs(self) -> Iterator[PreferencePair]:
+        """The first ``data.labeled_size`` labeled pairs (all when None), streamed from the file."""
+        return islice(iter_pairs(self.labeled_path), self.recipe.data.labeled_size)
+
+    def round_pairs(self, k: int) -> Iterator[PreferencePair]:
+        """Round ``k``'s unlabeled batch, streamed from the file: the rest of the split is never held."""
+        size = self.recipe.data.unlabeled_per_round
+        return islice(iter_pairs(self.unlabeled_path), (k - 1) * size, k * size)
+
     # -- artifacts ------------------------------------------------------------------------
     def _prover(self) -> str:
         return str(self.run.path(stage_names.PROVER) / "model")
@@ -205,7 +228,7 @@ class Pipeline:
     def _train_prover(self, work: Path) -> dict[str, Any]:
         return self._train(work, "prover", resolve_model(self.recipe.model), self.seed_pairs, self.recipe.prover_train)
 
-    def _in_chunks(self, work: Path, stage: str, pairs: list[PreferencePair], model: str,
+    def _in_chunks(self, work: Path, stage: str, pairs: PairSource, model: str,
                    chunk_work: ChunkWork) -> tuple[ChunkLog, dict[str, int]]:
         """Run a generation stage chunk by chunk into ``work/chunks.jsonl``, skipping the chunks it holds."""
         log = ChunkLog(work / "chunks.jsonl")
@@ -213,14 +236,14 @@ class Pipeline:
                                lambda: self.engines.get(model), chunk_work)
         return log, counts
 
-    def _prove(self, work: Path, stage: str, pairs: list[PreferencePair]) -> dict[str, Any]:
+    def _prove(self, work: Path, stage: str, pairs: PairSource) -> dict[str, Any]:
         r = self.recipe
         log, chunks = self._in_chunks(work, stage, pairs, self._prover(),
                                       lambda chunk, prover: best_proofs(chunk, prover, r.proofs, r.filters))
         counts = ProofCounts()
-        write_pairs(work / "proved.jsonl", proved_pairs(pairs, log.records(), counts))
+        write_pairs(work / "proved.jsonl", proved_pairs(pairs(), log.records(), counts))
         return {
-            "pairs_in": len(pairs), "proved": len(pairs) - counts.pairs_without_proof,
+            "pairs_in": counts.pairs_read, "proved": counts.pairs_read - counts.pairs_without_proof,
             "pairs_without_proof": counts.pairs_without_proof, "proof_samples": counts.samples,
             "proof_samples_rejected": counts.rejected_samples, **chunks,
         }
@@ -228,10 +251,21 @@ class Pipeline:
     def _prove_labeled(self, work: Path) -> dict[str, Any]:
         return self._prove(work, stage_names.proofs(0), self.labeled_pairs)
 
+    def _predictions(self, k: int, log: ChunkLog) -> Iterator[tuple[PreferencePair, dict[str, Any]]]:
+        """Round ``k``'s pairs with their prediction records, streamed from the round's file and the log."""
+        for pair, record in zip(self.round_pairs(k), log.records(), strict=True):
+            if record["id"] != pair.id:
+                raise ValueError(f"prediction record {record['id']!r} does not belong to pair {pair.id!r}")
+            yield pair, record
+
+    def _kept(self, k: int, log: ChunkLog, to_swap: set[int]) -> Iterator[PreferencePair]:
+        """The kept predictions as pseudo-labeled pairs; those at the positions in ``to_swap`` (among the kept) A/B-swapped."""
+        kept = (_pseudo_labeled(pair, record) for pair, record in self._predictions(k, log) if not record["dropped"])
+        for index, pair in enumerate(kept):
+            yield swap_pair(pair) if index in to_swap else pair
+
     def _predict(self, work: Path, k: int) -> dict[str, Any]:
         p = self.recipe.predict
-        size = self.recipe.data.unlabeled_per_round
-        batch = self.unlabeled_pairs[(k - 1) * size : k * size]
         judge_config = JudgeConfig(votes=p.votes, both_orders=p.both_orders, temperature=p.temperature,
                                    max_new_tokens=p.max_new_tokens)
 
@@ -239,12 +273,14 @@ class Pipeline:
             verdicts = RewardReasoner(engine, judge_config).compare_many(pairs, votes=p.votes, both_orders=p.both_orders)
             return [_prediction_record(pair, verdict, p) for pair, verdict in zip(pairs, verdicts)]
 
-        log, chunks = self._in_chunks(work, stage_names.predict(k), batch, self._reasoner(k - 1), judge)
-        kept, dropped = [], Counter(dict.fromkeys(PREDICTION_DROPS[p.select], 0))
-        gold_known = correct_all = correct_kept = abstentions = votes = 0
-        for pair, record in zip(batch, log.records(), strict=True):
-            if record["id"] != pair.id:
-                raise ValueError(f"prediction record {record['id']!r} does not belong to pair {pair.id!r}")
+        log, chunks = self._in_chunks(work, stage_names.predict(k), lambda: self.round_pairs(k),
+                                      self._reasoner(k - 1), judge)
+        dropped = Counter(dict.fromkeys(PREDICTION_DROPS[p.select], 0))
+        predicted = gold_known = correct_all = correct_kept = kept_with_gold = abstentions = votes = 0
+        labels: list[str] = []  # of the kept pairs: all the A/B balance needs, with whether each can be swapped
+        swappable: list[bool] = []
+        for pair, record in self._predictions(k, log):
+            predicted += 1
             label = record["label"]
             abstentions += record["abstentions"]
             votes += record["votes"]
@@ -256,25 +292,24 @@ class Pipeline:
                 dropped[record["dropped"]] += 1
                 continue
             correct_kept += gold is not None and label == gold
-            metadata = {**pair.metadata, "vote_share": record["vote_share"], "label_probability": record["label_probability"]}
-            kept.append(dataclasses.replace(pair, label=label, metadata=metadata))
-        if self.recipe.filters.balance_labels:
-            kept = balance_labels(kept, seed=self.recipe.seed + k)
-        write_pairs(work / "predicted.jsonl", kept)
+            kept_with_gold += gold is not None
+            labels.append(label)
+            swappable.append(self.recipe.filters.balance_labels and swap_pair(_pseudo_labeled(pair, record)) is not None)
+        to_swap = labels_to_swap(labels, swappable, seed=self.recipe.seed + k) if self.recipe.filters.balance_labels else set()
+        write_pairs(work / "predicted.jsonl", self._kept(k, log, to_swap))
         info: dict[str, Any] = {
-            "predicted": len(batch), "kept": len(kept), "dropped": dict(dropped),
+            "predicted": predicted, "kept": len(labels), "dropped": dict(dropped),
             "abstention_rate": 100 * abstentions / max(1, votes),
-            "labels_kept": dict(Counter(p.label for p in kept)),
+            "labels_kept": dict(Counter(_OTHER[label] if i in to_swap else label for i, label in enumerate(labels))),
         }
         if gold_known:
             info["pseudo_label_accuracy"] = 100 * correct_all / gold_known
-            kept_with_gold = sum(p.metadata.get("gold_label") is not None for p in kept)
             info["pseudo_label_accuracy_kept"] = 100 * correct_kept / kept_with_gold if kept_with_gold else None
         return {**info, **chunks}
 
     def _prove_predicted(self, work: Path, k: int) -> dict[str, Any]:
-        predicted = load_pairs(self.run.path(stage_names.predict(k)) / "predicted.jsonl", allow_empty=True)
-        return self._prove(work, stage_names.proofs(k), predicted)
+        predicted = self.run.path(stage_names.predict(k)) / "predicted.jsonl"
+        return self._prove(work, stage_names.proofs(k), lambda: iter_pairs(predicted, allow_empty=True))
 
     def _train_reasoner(self, work: Path, k: int) -> dict[str, Any]:
         """Reasoner k: ``merged.jsonl`` holds every proved pair so far, ``trained.jsonl`` what it trained on
