@@ -104,39 +104,15 @@ def tokenized_reward_examples(dataset, tokenizer, max_length: int):
 
 
 def reward_args(config: ScalarTrainConfig, checkpoint_dir: Path):
-    """The ``trl.RewardConfig`` for ``config``: the SFT roles' settings (:func:`gram_rr.training.sft.sft_args`)
-    where RewardConfig has them; its ``trl`` mapping passed through, checked."""
+    """The ``trl.RewardConfig`` for ``config``: the settings every trainer shares
+    (:func:`gram_rr.training.sft.trainer_args`); its ``trl`` mapping passed through, checked."""
     from trl import RewardConfig
 
-    from gram_rr.training.sft import strategy_args
+    from gram_rr.training.sft import trainer_args
 
-    use_gpu = config.resolved_use_gpu()
     return RewardConfig(
-        output_dir=str(checkpoint_dir),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio of the total steps
-        weight_decay=config.weight_decay,
+        **trainer_args(config, checkpoint_dir),
         max_length=None,  # inputs are cut to config.max_length as the scorer cuts them, never dropped
-        bf16=config.resolved_bf16(),
-        use_cpu=not use_gpu,
-        gradient_checkpointing=config.gradient_checkpointing,
-        seed=config.seed,
-        data_seed=config.seed,
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        report_to=[r for r in config.report_to if r != "none"] or "none",
-        dataloader_num_workers=0,
-        trust_remote_code=config.trust_remote_code,
-        disable_tqdm=False,
-        **strategy_args(config, use_gpu),
         **checked_reward_args(config.trl),
     )
 

@@ -33,8 +33,21 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
     """The ``trl.SFTConfig`` for ``config`` (its ``trl`` mapping passed through, checked)."""
     from trl import SFTConfig
 
-    use_gpu = config.resolved_use_gpu()
     return SFTConfig(
+        **trainer_args(config, checkpoint_dir),
+        max_length=config.max_length,
+        packing=config.packing,
+        padding_free=config.packing,
+        completion_only_loss=True,
+        include_num_input_tokens_seen="non_padding",
+        **checked_trl_args(config.trl),
+    )
+
+
+def trainer_args(config: TrainConfig, checkpoint_dir: Path) -> dict[str, Any]:
+    """The ``transformers.TrainingArguments`` settings every gram-rr trainer shares (SFT and reward models)."""
+    use_gpu = config.resolved_use_gpu()
+    return dict(
         output_dir=str(checkpoint_dir),
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
@@ -44,10 +57,6 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
         lr_scheduler_type=config.lr_scheduler,
         warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio of the total steps
         weight_decay=config.weight_decay,
-        max_length=config.max_length,
-        packing=config.packing,
-        padding_free=config.packing,
-        completion_only_loss=True,
         bf16=config.resolved_bf16(),
         use_cpu=not use_gpu,
         gradient_checkpointing=config.gradient_checkpointing,
@@ -62,9 +71,7 @@ def sft_args(config: TrainConfig, checkpoint_dir: Path):
         dataloader_num_workers=0,
         trust_remote_code=config.trust_remote_code,
         disable_tqdm=False,
-        include_num_input_tokens_seen="non_padding",
         **strategy_args(config, use_gpu),
-        **checked_trl_args(config.trl),
     )
 
 
