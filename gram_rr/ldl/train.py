@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,11 +29,11 @@ from gram_rr.ldl.distribution import discrete_gaussian, kl_loss, scale_values
 from gram_rr.ldl.model import LDLRewardModel, LDLSpec
 from gram_rr.models import resolve_model
 from gram_rr.scalar_tokens import response_ids
+from gram_rr.training.sft import _COMPLETE_MARKER, publish_model
 
 ATTRIBUTES_SUBDIR = "attributes"
 MODEL_SUBDIR = "model"
 METRICS_FILE = "metrics.json"
-_COMPLETE_MARKER = ".gram_rr_complete"
 
 
 def _device() -> torch.device:
@@ -78,22 +76,6 @@ def cached_features(model: LDLRewardModel, rows: Sequence[list[int]], pad_id: in
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             features[batch] = model.features(ids, mask).float().cpu()
     return features
-
-
-def _publish(model: LDLRewardModel, tokenizer, target: Path, dtype: torch.dtype) -> None:
-    """Save ``model`` and ``tokenizer`` to a temporary folder beside ``target`` and rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        model.save_pretrained(staging, dtype=dtype)
-        tokenizer.save_pretrained(staging)
-        (staging / _COMPLETE_MARKER).write_text("")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _finished(folder: Path) -> bool:
@@ -153,7 +135,7 @@ def train_attributes(config: LDLAttributeConfig, rated: Sequence[RatedResponse],
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(round(loss.item(), 6))
-    _publish(model.eval(), tokenizer, target, getattr(torch, config.save_dtype))
+    publish_model(model.eval(), tokenizer, target, dtype=getattr(torch, config.save_dtype))
     return {"responses": len(rows), "steps": len(losses), "first_loss": losses[0], "last_loss": losses[-1],
             "epoch_losses": _epoch_means(losses, steps_per_epoch), "bf16": bf16,
             "seconds": round(time.perf_counter() - started, 1)}
@@ -225,7 +207,7 @@ def train_gating(
     with torch.no_grad():
         weights = model.head_outputs(features).gate_weights.mean(dim=0).tolist()
     model.spec.gated = True
-    _publish(model.eval(), tokenizer, target, getattr(torch, save_dtype))
+    publish_model(model.eval(), tokenizer, target, dtype=getattr(torch, save_dtype))
     return {"pairs": len(triples), "epoch_losses": losses, "first_loss": losses[0], "last_loss": losses[-1],
             "initial_loss": round(initial_loss, 6), "final_loss": round(final_loss, 6),
             "initial_accuracy": round(initial_accuracy, 4), "train_accuracy": round(accuracy, 4),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +22,13 @@ from gram_rr.models import resolve_model
 from gram_rr.pair_prompt import Question, pair_parts, question_messages
 from gram_rr.training.config import TrainConfig, TrainResult
 from gram_rr.training.sft import (
-    _COMPLETE_MARKER,
     CHECKPOINT_SUBDIR,
     METRICS_FILE,
     MODEL_SUBDIR,
     _summarize,
     finished_result,
     last_complete_checkpoint,
+    publish_model,
 )
 from gram_rr.training.trl_args import checked_trl_args
 
@@ -211,17 +210,7 @@ def export_reward_model(config: ScalarTrainConfig, base_path: str, trained: Path
         model = _load_classifier(str(trained), config, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     model = model.to(getattr(torch, config.save_dtype))
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        model.save_pretrained(staging, safe_serialization=True)
-        tokenizer.save_pretrained(staging)
-        (staging / _COMPLETE_MARKER).write_text("")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    publish_model(model, tokenizer, target, safe_serialization=True)
 
 
 def train_reward(config: ScalarTrainConfig, dataset, output_dir: str | os.PathLike, use_ray: bool = False) -> TrainResult:

@@ -206,9 +206,16 @@ def _export_merged(config: TrainConfig, base_path: str, trained: Path, target: P
         model = AutoModelForCausalLM.from_pretrained(str(trained), dtype=torch.float32, trust_remote_code=remote)
     model = model.to(dtype)
     tokenizer = AutoTokenizer.from_pretrained(str(trained), trust_remote_code=remote)
+    publish_model(model, tokenizer, target, safe_serialization=True)
+
+
+def publish_model(model, tokenizer, target: Path, **save_kwargs: Any) -> None:
+    """Save ``model`` and ``tokenizer`` to a temporary folder beside ``target``, mark it complete and rename it
+    into place (an existing ``target`` is replaced); ``save_kwargs`` go to ``model.save_pretrained``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        model.save_pretrained(staging, safe_serialization=True)
+        model.save_pretrained(staging, **save_kwargs)
         tokenizer.save_pretrained(staging)
         (staging / _COMPLETE_MARKER).write_text("")
         if target.exists():
