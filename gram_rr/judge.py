@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gram_rr import ranking
 from gram_rr.engines.base import Completion, Conversation, Engine, SamplingConfig
-from gram_rr.pair_prompt import PairLike, Question, pair_judge_messages, question_text
+from gram_rr.pair_prompt import PairLike, Question, pair_judge_messages
 from gram_rr.parsing import parse_judgment
+from gram_rr.ranking import FLIP
+from gram_rr.selection import ListwiseJudge, Selection, select_many
 from gram_rr.verdict import Verdict, Vote, letter_probability, pooled_probability
-
-_FLIP = {"A": "B", "B": "A", None: None}
 
 
 @dataclass
@@ -75,7 +73,7 @@ def combine_votes(votes: list[Vote]) -> Verdict:
 def _vote(completion: Completion, swapped: bool) -> Vote:
     """One completion as a vote in the pair's original orientation; an abstention has no probability."""
     judgment = parse_judgment(completion.text)
-    answer = _FLIP[judgment.answer] if swapped else judgment.answer
+    answer = FLIP[judgment.answer] if swapped else judgment.answer
     probability = None
     if judgment.answer is not None and completion.answer_logprobs is not None:
         shown_a = letter_probability(completion.answer_logprobs)
@@ -90,46 +88,12 @@ def _vote(completion: Completion, swapped: bool) -> Vote:
     )
 
 
-def _question_rng(seed: int, question: Question, candidates: Sequence[str]) -> random.Random:
-    """The generator of one question's shown orders, start order and tie coins: a function of
-    ``seed`` and the question's content only, not of the batch or of earlier calls."""
-    return random.Random(json.dumps([seed, question_text(question), list(candidates)]))
-
-
-def _decision(verdict: Verdict) -> str | None:
-    """The verdict's winner; without one, the side its probability favours; else ``None``
-    (a seeded coin in :mod:`gram_rr.ranking` decides)."""
-    if verdict.winner is not None:
-        return verdict.winner
-    if verdict.probability is None or verdict.probability == 0.5:
-        return None
-    return "A" if verdict.probability > 0.5 else "B"
-
-
-@dataclass
-class Comparison:
-    """One judged head-to-head in a ranking: candidate ``i`` shown as A, ``j`` as B, and the
-    verdict in that orientation (with ``both_orders``, its swapped votes showed ``j`` first)."""
-
-    i: int
-    j: int
-    verdict: Verdict
-
-
-@dataclass
-class Selection:
-    """The result of ranking or best-of-N over one question's candidates."""
-
-    best: int
-    ranking: list[int] | None  # full best-first order (rank mode); None for best-of-N
-    comparisons: list[Comparison]
-
-
-class RewardReasoner:
+class RewardReasoner(ListwiseJudge):
     """A generative reward model that writes a rationale, then answers A or B.
 
     Every public method sends its whole workload to the engine in as few ``generate``
-    calls as the algorithm allows: ``compare_many`` in one, a best-of-N round in one.
+    calls as the algorithm allows: ``compare_many`` in one, a best-of-N round in one
+    (``rank``, ``best_of_n`` and ``best_of_n_many`` all go through :meth:`select_many`).
     """
 
     def __init__(self, engine: Engine, config: JudgeConfig | None = None):
@@ -217,7 +181,8 @@ class RewardReasoner:
         both_orders: bool | None = None,
     ) -> list[Selection]:
         """Best-of-N (``mode="best"``, knockout) or a full ranking (``mode="rank"``, merge
-        sort) for every question, each algorithm step of all questions in one engine call.
+        sort) for every question, each algorithm step of all questions in one engine call:
+        :func:`gram_rr.selection.select_many` with this reasoner, seeded by ``config.seed``.
 
         Nothing depends on a candidate's position: which candidate of each comparison is
         shown as A is drawn at random, as are the knockout bracket and the merge sort's
@@ -226,56 +191,7 @@ class RewardReasoner:
         and that question's content only, so the same inputs give the same shown orders
         whatever else is in the batch and however many calls came before.
         """
-        if len(questions) != len(candidate_lists):
-            raise ValueError(f"{len(questions)} questions but {len(candidate_lists)} candidate lists")
-        if mode not in ("best", "rank"):
-            raise ValueError(f"mode must be 'best' or 'rank', got {mode!r}")
-        for k, candidates in enumerate(candidate_lists):
-            if not candidates:
-                raise ValueError(f"question {k} has no candidates")
-        log: list[list[Comparison]] = [[] for _ in questions]
-        rngs = [_question_rng(self.config.seed, q, c) for q, c in zip(questions, candidate_lists)]
-
-        def compare(triples: list[tuple[int, int, int]]) -> list[str | None]:
-            """Judge each ``(k, i, j)`` in a random shown order; outcomes in the ``(i, j)`` order."""
-            swapped = [rngs[k].random() < 0.5 for k, _, _ in triples]
-            shown = [(k, j, i) if swap else (k, i, j) for (k, i, j), swap in zip(triples, swapped)]
-            pairs = [(questions[k], candidate_lists[k][a], candidate_lists[k][b]) for k, a, b in shown]
-            verdicts = self.compare_many(pairs, votes, both_orders)
-            outcomes = []
-            for (k, a, b), swap, verdict in zip(shown, swapped, verdicts):
-                log[k].append(Comparison(a, b, verdict))
-                decision = _decision(verdict)
-                outcomes.append(_FLIP[decision] if swap else decision)
-            return outcomes
-
-        sizes = [len(c) for c in candidate_lists]
-        algorithm = ranking.merge_sort if mode == "rank" else ranking.knockout
-        orders = ranking.run_lockstep([algorithm(n, rng) for n, rng in zip(sizes, rngs)], compare, rngs)
-        return [
-            Selection(best=order[0], ranking=order if mode == "rank" else None, comparisons=comparisons)
-            for order, comparisons in zip(orders, log)
-        ]
-
-    def rank(self, question: Question, candidates: Sequence[str], both_orders: bool | None = None) -> list[int]:
-        """Candidate indices, best first (batched merge sort; each pair judged at most once;
-        shown orders at random, see :meth:`select_many`)."""
-        if not candidates:
-            return []
-        return self.select_many([question], [candidates], mode="rank", both_orders=both_orders)[0].ranking
-
-    def best_of_n(self, question: Question, candidates: Sequence[str], both_orders: bool | None = None) -> int:
-        """Index of the best candidate: knockout tournament, N-1 comparisons in ceil(log2 N) batches."""
-        return self.select_many([question], [candidates], mode="best", both_orders=both_orders)[0].best
-
-    def best_of_n_many(
-        self,
-        questions: Sequence[Question],
-        candidate_lists: Sequence[Sequence[str]],
-        both_orders: bool | None = None,
-    ) -> list[int]:
-        """:meth:`best_of_n` for many questions, every round of all of them in one batch."""
-        return [s.best for s in self.select_many(questions, candidate_lists, mode="best", both_orders=both_orders)]
+        return select_many(self, questions, candidate_lists, mode, votes, both_orders, seed=self.config.seed)
 
     # -- TRL-style adapter ----------------------------------------------------------
 

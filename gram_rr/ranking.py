@@ -11,9 +11,9 @@ No candidate's index decides anything. Each problem has its own seeded ``random.
 its algorithm starts from an order shuffled by it (so no index always gets the knockout's
 bye or the merge sort's carried run), and a ``None`` outcome is decided by a coin from it
 when it arrives and cached like a verdict, so ``(i, j)`` and ``(j, i)`` agree. Results are
-reproducible from the seed for any comparator, consistent or not, and ``rank`` always
+reproducible from the seed for any comparator, consistent or not, and the merge sort always
 returns a permutation. Which candidate the judge is *shown* first is the comparator's
-choice (see :meth:`gram_rr.judge.RewardReasoner.select_many`).
+choice (see :func:`gram_rr.selection.select_many`, the one user of these algorithms).
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ Outcome = Optional[str]  # "A", "B" or None
 Decided = str  # "A" or "B": what an algorithm receives
 Pair = tuple[int, int]
 Algorithm = Generator[list[Pair], list[Decided], list[int]]
-CompareBatch = Callable[[list[Pair]], list[Outcome]]
-CompareBatchMany = Callable[[list[tuple[int, int, int]]], list[Outcome]]
-_FLIP = {"A": "B", "B": "A"}
+CompareBatch = Callable[[list[tuple[int, int, int]]], list[Outcome]]  # (problem, i, j) triples
+FLIP = {"A": "B", "B": "A", None: None}  # an outcome for the same pair asked the other way round
 
 
 def _shuffled(n: int, rng: random.Random) -> list[int]:
@@ -97,12 +96,12 @@ class _Cache:
         if (i, j) in self.known:
             return True, self.known[(i, j)]
         if (j, i) in self.known:
-            return True, _FLIP[self.known[(j, i)]]
+            return True, FLIP[self.known[(j, i)]]
         return False, None
 
 
 def run_lockstep(
-    algorithms: Sequence[Algorithm], compare: CompareBatchMany, rngs: Sequence[random.Random]
+    algorithms: Sequence[Algorithm], compare: CompareBatch, rngs: Sequence[random.Random]
 ) -> list[list[int]]:
     """Drive ``algorithms`` together; ``compare`` gets ``(problem, i, j)`` triples, one batch per step.
 
@@ -150,36 +149,3 @@ def run_lockstep(
         for k, requests in list(waiting.items()):
             advance(k, [caches[k].get(pair)[1] for pair in requests])
     return results
-
-
-def _single(compare_batch: CompareBatch) -> CompareBatchMany:
-    return lambda batch: compare_batch([(i, j) for _, i, j in batch])
-
-
-def _problem_rngs(seed: int, count: int) -> list[random.Random]:
-    """One independent generator per problem, derived from ``seed`` and the problem's position."""
-    return [random.Random(f"{seed}/{k}") for k in range(count)]
-
-
-def rank(n: int, compare_batch: CompareBatch, seed: int = 0) -> list[int]:
-    """A best-first permutation of ``range(n)`` from a batched comparator."""
-    return rank_many([n], _single(compare_batch), seed)[0]
-
-
-def best_of_n(n: int, compare_batch: CompareBatch, seed: int = 0) -> int:
-    """The knockout winner among ``range(n)`` (n >= 1)."""
-    return best_of_n_many([n], _single(compare_batch), seed)[0]
-
-
-def rank_many(sizes: Sequence[int], compare: CompareBatchMany, seed: int = 0) -> list[list[int]]:
-    """:func:`rank` for many problems at once; ``compare`` gets ``(problem, i, j)``."""
-    rngs = _problem_rngs(seed, len(sizes))
-    return run_lockstep([merge_sort(n, rng) for n, rng in zip(sizes, rngs)], compare, rngs)
-
-
-def best_of_n_many(sizes: Sequence[int], compare: CompareBatchMany, seed: int = 0) -> list[int]:
-    """:func:`best_of_n` for many problems, every round of every problem in one batch."""
-    if any(n < 1 for n in sizes):
-        raise ValueError("best_of_n needs at least one candidate per problem")
-    rngs = _problem_rngs(seed, len(sizes))
-    return [order[0] for order in run_lockstep([knockout(n, rng) for n, rng in zip(sizes, rngs)], compare, rngs)]

@@ -35,8 +35,9 @@ from gram_rr.cli_errors import debug_requested
 from gram_rr.config import ConfigError, section_configs
 from gram_rr.data.errors import DataError
 from gram_rr.engines.config import BACKENDS, EngineConfig
-from gram_rr.judge import JudgeConfig, RewardReasoner, Selection
+from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.scalar import RewardModelScorer, ScorerConfig
+from gram_rr.selection import Selection
 
 
 @dataclass

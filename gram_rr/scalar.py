@@ -1,25 +1,22 @@
 """Scalar reward models: a sequence classifier that scores one response at a time.
 
 ``RewardModelScorer`` gives the same pairwise interface as :class:`gram_rr.RewardReasoner`
-(``compare_many`` -> verdicts, ``rank``, ``best_of_n``), so generative and scalar reward
-models run through the same evaluation code on the same data.
+(``compare_many`` -> verdicts, ``rank``, ``best_of_n``, ``select_many``), so generative and
+scalar reward models run through the same evaluation and selection code on the same data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tqdm import tqdm
 
-from gram_rr import ranking
 from gram_rr.pair_prompt import PairLike, Question, pair_parts, question_text
 from gram_rr.scalar_tokens import response_ids
+from gram_rr.selection import ListwiseJudge, Selection, check_inputs, select_many
 from gram_rr.verdict import Verdict, Vote
-
-if TYPE_CHECKING:
-    from gram_rr.judge import Selection
 
 
 @dataclass
@@ -49,7 +46,24 @@ def reward_verdict(reward_a: float, reward_b: float) -> Verdict:
     return Verdict(winner=answer, confidence=1.0 if answer else 0.0, votes=[vote])
 
 
-class RewardModelScorer:
+class _KnownRewards:
+    """A pair judge that answers from rewards already computed, keyed by (question text, response)."""
+
+    def __init__(self, rewards: dict[tuple[str, str], float]):
+        self.rewards = rewards
+
+    def compare_many(
+        self, pairs: Sequence[PairLike], votes: int | None = None, both_orders: bool | None = None
+    ) -> list[Verdict]:
+        """:func:`reward_verdict` of each pair's two known rewards; ``votes`` and ``both_orders`` change nothing."""
+        triples = [pair_parts(p) for p in pairs]
+        return [
+            reward_verdict(self.rewards[(question_text(q), a)], self.rewards[(question_text(q), b)])
+            for q, a, b in triples
+        ]
+
+
+class RewardModelScorer(ListwiseJudge):
     """Scores ``[user, assistant]`` conversations with an ``AutoModelForSequenceClassification``
     that has a single output (the reward)."""
 
@@ -168,63 +182,20 @@ class RewardModelScorer:
         mode: str = "best",
         votes: int | None = None,
         both_orders: bool | None = None,
-    ) -> list["Selection"]:
+    ) -> list[Selection]:
         """Best-of-N (``mode="best"``) or a full ranking (``"rank"``) per question, as
-        :meth:`gram_rr.RewardReasoner.select_many` returns them (so :mod:`gram_rr.rerank` takes either).
+        :meth:`gram_rr.RewardReasoner.select_many` returns them (so :mod:`gram_rr.rerank` takes either);
+        ``rank``, ``best_of_n`` and ``best_of_n_many`` go through it too.
 
-        Every candidate is scored once (one :meth:`score_many`); the ranking algorithms of
-        :mod:`gram_rr.ranking` then compare rewards (equal rewards: a seeded coin), and each
-        comparison they asked for is logged with both rewards. ``votes`` and ``both_orders``
-        change nothing, as in :meth:`compare_many`.
+        Every candidate of every question is scored once (one :meth:`score_many`); then
+        :func:`gram_rr.selection.select_many` compares those rewards (equal rewards: a seeded
+        coin), and each comparison it made is logged with both rewards. ``votes`` and
+        ``both_orders`` change nothing, as in :meth:`compare_many`.
         """
-        from gram_rr.judge import Comparison, Selection
-
-        if len(questions) != len(candidate_lists):
-            raise ValueError(f"{len(questions)} questions but {len(candidate_lists)} candidate lists")
-        if mode not in ("best", "rank"):
-            raise ValueError(f"mode must be 'best' or 'rank', got {mode!r}")
-        if any(not candidates for candidates in candidate_lists):
-            raise ValueError("every question needs at least one candidate")
-        flat = self.score_many([(q, c) for q, candidates in zip(questions, candidate_lists) for c in candidates])
-        rewards, start = [], 0
-        for candidates in candidate_lists:
-            rewards.append(flat[start : start + len(candidates)])
-            start += len(candidates)
-        log: list[list[Comparison]] = [[] for _ in questions]
-
-        def compare(triples: list[tuple[int, int, int]]) -> list[ranking.Outcome]:
-            outcomes = []
-            for k, i, j in triples:
-                verdict = reward_verdict(rewards[k][i], rewards[k][j])
-                log[k].append(Comparison(i, j, verdict))
-                outcomes.append(verdict.winner)
-            return outcomes
-
-        sizes = [len(candidates) for candidates in candidate_lists]
-        if mode == "rank":
-            orders = ranking.rank_many(sizes, compare)
-            return [Selection(best=order[0], ranking=order, comparisons=log[k]) for k, order in enumerate(orders)]
-        bests = ranking.best_of_n_many(sizes, compare)
-        return [Selection(best=best, ranking=None, comparisons=log[k]) for k, best in enumerate(bests)]
-
-    def comparator(self, question: Question, candidates: Sequence[str]) -> ranking.CompareBatch:
-        """A batched comparator for :mod:`gram_rr.ranking`, from one scoring pass over ``candidates``."""
-        rewards = self.score(question, candidates)
-
-        def compare(requests: list[ranking.Pair]) -> list[ranking.Outcome]:
-            return [
-                "A" if rewards[i] > rewards[j] else "B" if rewards[j] > rewards[i] else None for i, j in requests
-            ]
-
-        return compare
-
-    def rank(self, question: Question, candidates: Sequence[str]) -> list[int]:
-        """Candidate indices, best first (equal rewards: a seeded coin, as in :mod:`gram_rr.ranking`)."""
-        return ranking.rank(len(candidates), self.comparator(question, candidates)) if candidates else []
-
-    def best_of_n(self, question: Question, candidates: Sequence[str]) -> int:
-        """Index of the highest-reward candidate."""
-        return ranking.best_of_n(len(candidates), self.comparator(question, candidates))
+        check_inputs(questions, candidate_lists, mode)
+        items = [(q, c) for q, candidates in zip(questions, candidate_lists) for c in candidates]
+        rewards = dict(zip([(question_text(q), c) for q, c in items], self.score_many(items)))
+        return select_many(_KnownRewards(rewards), questions, candidate_lists, mode, votes, both_orders)
 
     def close(self) -> None:
         """Nothing to release beyond the model object; present for interface parity."""

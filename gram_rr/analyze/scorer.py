@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from gram_rr import ranking
 from gram_rr.analyze.attributes import AttributeTable
 from gram_rr.analyze.features import MissingInput, feature_vector
 from gram_rr.analyze.judgments import JudgeVerdicts
@@ -13,13 +12,15 @@ from gram_rr.analyze.rules import leaf_rules
 from gram_rr.analyze.tree_model import StoredTree, load_tree
 from gram_rr.data.records import PreferencePair
 from gram_rr.eval.votes import majority
-from gram_rr.pair_prompt import PairLike, Question, pair_parts, question_text
+from gram_rr.pair_prompt import PairLike, pair_parts, question_text
+from gram_rr.selection import ListwiseJudge
 from gram_rr.verdict import Verdict, Vote, pooled_probability
 
 
-class TreeScorer:
+class TreeScorer(ListwiseJudge):
     """Judges pairs with a tree: each shown order's leaf gives P(first shown better); the orders'
-    log-odds are pooled as :func:`gram_rr.verdict.pooled_probability` does.
+    log-odds are pooled as :func:`gram_rr.verdict.pooled_probability` does. ``select_many``,
+    ``rank`` and ``best_of_n`` run :func:`gram_rr.selection.select_many` over :meth:`compare_many`.
 
     ``attributes`` and ``verdicts`` supply the columns a tree may read beyond the pair itself
     (attribute scores, a judge's probability). A tree that reads the gold winner's position
@@ -81,20 +82,6 @@ class TreeScorer:
         probability = self.compare_many([pair])[0].probability
         assert probability is not None  # every vote of a tree has one
         return probability
-
-    def comparator(self, question: Question, candidates: Sequence[str]) -> ranking.CompareBatch:
-        def compare(requests: list[ranking.Pair]) -> list[ranking.Outcome]:
-            pairs = [(question, candidates[i], candidates[j]) for i, j in requests]
-            return [v.winner for v in self.compare_many(pairs)]
-
-        return compare
-
-    def rank(self, question: Question, candidates: Sequence[str]) -> list[int]:
-        """Candidate indices, best first (no decision: a seeded coin, as in :mod:`gram_rr.ranking`)."""
-        return ranking.rank(len(candidates), self.comparator(question, candidates)) if candidates else []
-
-    def best_of_n(self, question: Question, candidates: Sequence[str]) -> int:
-        return ranking.best_of_n(len(candidates), self.comparator(question, candidates))
 
     def close(self) -> None:
         """Nothing to release; present for interface parity."""

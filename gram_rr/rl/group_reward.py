@@ -12,29 +12,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, Union
+from typing import Any, Union
 
 from gram_rr.data.records import Message
-from gram_rr.judge import _question_rng
 from gram_rr.pair_prompt import PairLike, Question
+from gram_rr.protocols import PairComparer
 from gram_rr.rl.tournament import Outcome, bradley_terry, round_robin_pairs, sampled_pairs, sigmoid, win_rates
+from gram_rr.selection import question_rng
 from gram_rr.verdict import Verdict
 
 CompletionLike = Union[str, list[Message]]  # TRL: text, or the generated assistant messages
 _SCHEMES = ("auto", "round_robin", "sampled_bt")
 _BT_OUTPUTS = ("probability", "strength")
 _TRL_ARGUMENTS = {"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}  # not dataset columns
-
-
-class PairComparer(Protocol):
-    """All a group reward needs from a judge: :class:`gram_rr.RewardReasoner`,
-    :class:`gram_rr.RewardModelScorer`, or a client of a remote judge with the same method."""
-
-    def compare_many(
-        self, pairs: Sequence[PairLike], votes: int | None = None, both_orders: bool | None = None
-    ) -> list[Verdict]:
-        """One verdict per ``(question, a, b)`` pair, in order."""
-        ...
 
 
 @dataclass
@@ -158,7 +148,7 @@ class GroupJudgeReward:
     def _schedule(self, question: Question, texts: list[str]) -> list[tuple[int, int]]:
         """The group's comparisons as shown ``(A, B)`` index pairs."""
         n = len(texts)
-        rng = _question_rng(self.config.seed, question, texts)
+        rng = question_rng(self.config.seed, question, texts)
         pairs = round_robin_pairs(n) if self._round_robin(n) else sampled_pairs(n, self.config.pairs_per_item, rng)
         if self.config.both_orders:
             return [shown for i, j in pairs for shown in ((i, j), (j, i))]
@@ -185,7 +175,7 @@ class GroupJudgeReward:
             if self.config.both_orders:
                 shown_first.append([True, False])
             else:
-                shown_first.append([_question_rng(self.config.seed, question, [text, reference]).random() < 0.5])
+                shown_first.append([question_rng(self.config.seed, question, [text, reference]).random() < 0.5])
         pairs = [
             (question, text, reference) if first else (question, reference, text)
             for question, text, reference, orders in zip(prompts, texts, references, shown_first)

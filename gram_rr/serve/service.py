@@ -24,10 +24,11 @@ from typing import Any
 
 from ray import serve
 
-from gram_rr.judge import JudgeConfig, RewardReasoner, Selection
+from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.pair_prompt import Question, pair_judge_messages
 from gram_rr.prompts import JUDGE_TEMPLATE, load_template
 from gram_rr.rl.group_reward import first_wins
+from gram_rr.selection import Selection
 from gram_rr.serve.config import ServeConfig
 from gram_rr.serve.errors import EngineFailure, RequestError
 from gram_rr.serve.openrlhf import split_query
