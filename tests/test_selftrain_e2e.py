@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = [pytest.mark.model, pytest.mark.vllm]
 
@@ -73,9 +74,11 @@ def test_smoke_run_finishes_with_report(smoke_run):
     # The same-compute control trained on as many pairs as round 1, all from the stage-0 set.
     control = manifest["stages"]["control"]
     assert control["pairs"] == control["matches_rounds_pairs"] == manifest["stages"]["reasoner-1"]["pairs"]
-    assert manifest["stages"]["reasoner-0"]["order_augment"]["mode"] == "both"
+    # order_augment=prove: the labeled pairs were proved in both orders, and training adds no rewritten swaps.
     reasoner0 = manifest["stages"]["reasoner-0"]
-    assert reasoner0["pairs"] < reasoner0["examples"] <= 2 * reasoner0["pairs"]  # unsafe rationales stay unswapped
+    assert manifest["stages"]["proofs-0"]["pairs_in"] == 2 * yaml.safe_load(SMOKE.read_text())["data"]["labeled_size"]
+    assert reasoner0["order_augment"]["mode"] == "prove" and reasoner0["order_augment"]["proved_swaps"] > 0
+    assert reasoner0["examples"] == reasoner0["pairs"]
     report = (smoke_run / "report.md").read_text()
     assert "| round |" in report and "| 1 |" in report and "| control |" in report
     assert (smoke_run / "report.png").stat().st_size > 1000

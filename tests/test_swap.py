@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,41 @@ def test_train_cli_flag_augments_and_prints_counts(tmp_path, monkeypatch, capsys
         printed = json.loads(capsys.readouterr().out)["order_augment"]
         assert printed["mode"] == flag and printed["examples"] == sizes[-1] == examples
     assert printed == {"mode": "random", **augment_with_swaps(_mixed(), "random", seed=0)[1], "examples": 4}  # train seed 0
+
+
+def test_prove_mode_pairs_each_pair_with_its_unproved_swap():
+    """order_augment=prove hands the prover each pair and its swap, both without a rationale to prove afresh."""
+    from gram_rr.selftrain.stages import _with_swaps
+
+    pairs = [replace(p, metadata={"gold_label": p.label}) for p in _mixed()]
+    out = list(_with_swaps(pairs))
+    assert len(out) == 2 * len(pairs)
+    for given, first, second in zip(pairs, out[::2], out[1::2]):
+        assert first == replace(given, rationale=None)
+        assert second.id == given.id + SWAP_SUFFIX and second.rationale is None
+        assert (second.response_a, second.response_b) == (given.response_b, given.response_a)
+        assert second.label == {"A": "B", "B": "A"}[given.label] == second.metadata["gold_label"]
+
+
+def test_prove_mode_trains_the_proved_orders_as_given(tmp_path, monkeypatch):
+    """With prove, the training stage adds no rewritten swaps and counts the proved ones."""
+    from gram_rr.selftrain import stages
+    from gram_rr.selftrain.recipe import SelfTrainRecipe
+    from gram_rr.train import TrainConfig
+    from gram_rr.training.config import TrainResult
+
+    trained = []
+
+    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+        trained.append(dataset)
+        (Path(output_dir) / "model").mkdir(parents=True)
+        return TrainResult(model_dir=str(Path(output_dir) / "model"), metrics={})
+
+    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
+    pairs = _mixed()
+    proved = [pairs[0], replace(swap_pair(pairs[0]), rationale="Response A is worse."), pairs[1]]
+    pipeline = stages.Pipeline(SelfTrainRecipe(use_ray=False, order_augment="prove"), run=None)
+    info = pipeline._train(tmp_path, "reasoner", "base-model", proved, TrainConfig())
+    assert (info["pairs"], info["examples"], len(trained[-1])) == (3, 3, 3)
+    assert info["order_augment"] == {"mode": "prove", "proved_swaps": 1}
+    assert list(trained[-1]["pair"]) == [pairs[0].id, pairs[0].id, pairs[1].id]  # a pair and its proved swap share a batch

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Literal
 
 from gram_rr.config import from_dict, load_yaml, to_dict
-from gram_rr.data.swap import OrderAugment
 from gram_rr.engines.config import EngineConfig
 from gram_rr.recipes import resolve_recipe
 from gram_rr.train import TrainConfig
@@ -117,10 +116,13 @@ class SelfTrainRecipe:
         default=32, metadata={"range": (0, None), "help": "with reasoner_init=continue: earlier examples mixed into each round's new data"}
     )
     reasoner_includes_seed: bool = field(default=True, metadata={"help": "stage 0 reasoner also trains on the seed rationales"})
-    order_augment: OrderAugment = field(
-        default="both",
-        metadata={"help": "A/B swaps in every prover and reasoner SFT: both (each pair and its swap), "
-                  "random (one seeded random order per pair) or none; rationales are rewritten, unsafe ones not swapped"},
+    order_augment: Literal["prove", "both", "random", "none"] = field(
+        default="prove",
+        metadata={"help": "A/B order of the reasoner's training data. prove: every pair the prover proves is proved in "
+                  "both orders, each order's proof in the prover's own words (so rationales discuss Response A first, "
+                  "as natural ones do); seed pairs and the prover's own SFT are used as given. both / random / none: "
+                  "every prover and reasoner SFT gets rewritten swaps (each pair and its swap / one seeded random "
+                  "order per pair / none); rewritten rationales discuss B first where the original discussed A"},
     )
     control: bool = field(
         default=True,

@@ -12,7 +12,7 @@ import random
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 
 from gram_rr.data import iter_pairs, load_pairs, write_pairs
 from gram_rr.data.records import PreferencePair
-from gram_rr.data.swap import augment_with_swaps, swap_pair
+from gram_rr.data.swap import SWAP_SUFFIX, augment_with_swaps, swap_pair
 from gram_rr.engines import build_engine
 from gram_rr.engines.base import Engine
 from gram_rr.eval.pairs import pair_metrics
@@ -83,6 +83,14 @@ class EngineSlot:
 def _head(path: Path, n: int | None) -> list[PreferencePair]:
     """The first ``n`` pairs of a file (all when None), read no further than the ``n``-th."""
     return load_pairs(path) if n is None else list(islice(iter_pairs(path), n))
+
+
+def _with_swaps(pairs: Iterable[PreferencePair]) -> Iterator[PreferencePair]:
+    """Each pair followed by its A/B swap (responses exchanged, label flipped), both without a rationale, to be proved."""
+    for pair in pairs:
+        pair = dataclasses.replace(pair, rationale=None)
+        yield pair
+        yield swap_pair(pair)
 
 
 def _pseudo_labeled(pair: PreferencePair, record: dict[str, Any]) -> PreferencePair:
@@ -208,7 +216,10 @@ class Pipeline:
         """Train on ``pairs`` (kept in ``work/trained.jsonl``, before the A/B swaps) into ``work/model``."""
         config = dataclasses.replace(config, model=base, seed=self.recipe.seed)
         write_pairs(work / "trained.jsonl", pairs)
-        examples, swaps = augment_with_swaps(pairs, self.recipe.order_augment, seed=self.recipe.seed)
+        if self.recipe.order_augment == "prove":  # the proved pairs hold their proved swaps already
+            examples, swaps = pairs, {"proved_swaps": sum(p.id.endswith(SWAP_SUFFIX) for p in pairs)}
+        else:
+            examples, swaps = augment_with_swaps(pairs, self.recipe.order_augment, seed=self.recipe.seed)
         result = train_sft(config, sft_examples(examples, role), work / "train", use_ray=self.recipe.use_ray)
         if (work / "model").exists():  # an earlier attempt moved its model here, then was killed
             shutil.rmtree(work / "model")
@@ -237,11 +248,13 @@ class Pipeline:
         return log, counts
 
     def _prove(self, work: Path, stage: str, pairs: PairSource) -> dict[str, Any]:
+        """Prove ``pairs`` (with order_augment=prove, each pair and its swap) into ``work/proved.jsonl``."""
         r = self.recipe
-        log, chunks = self._in_chunks(work, stage, pairs, self._prover(),
+        source: PairSource = (lambda: _with_swaps(pairs())) if r.order_augment == "prove" else pairs
+        log, chunks = self._in_chunks(work, stage, source, self._prover(),
                                       lambda chunk, prover: best_proofs(chunk, prover, r.proofs, r.filters))
         counts = ProofCounts()
-        write_pairs(work / "proved.jsonl", proved_pairs(pairs(), log.records(), counts))
+        write_pairs(work / "proved.jsonl", proved_pairs(source(), log.records(), counts))
         return {
             "pairs_in": counts.pairs_read, "proved": counts.pairs_read - counts.pairs_without_proof,
             "pairs_without_proof": counts.pairs_without_proof, "proof_samples": counts.samples,
