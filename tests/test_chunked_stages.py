@@ -30,6 +30,7 @@ from gram_rr.selftrain.rundir import RunDirectory
 from gram_rr.selftrain.stages import Pipeline
 
 LABELED, UNLABELED, CHUNK = 10, 11, 3  # neither a multiple of the chunk: the last chunk is short
+PROVED_ORDERS = 2  # order_augment=prove (the recipe default): a proofs stage proves every pair in both A/B orders
 OUTPUT = {"proofs-0": "proved.jsonl", "predict-1": "predicted.jsonl", "proofs-1": "proved.jsonl"}
 
 
@@ -115,6 +116,7 @@ def open_pipeline(root: Path, chunk: int) -> Pipeline:
         data=DataConfig(seed_size=2, labeled_size=LABELED, unlabeled_per_round=UNLABELED, test_size=2),
         proofs=ProofConfig(samples=3), predict=PredictConfig(votes=2),
     )
+    assert recipe.order_augment == "prove"  # what PROVED_ORDERS counts on
     return Pipeline(recipe, RunDirectory(root, "test-recipe", {}))
 
 
@@ -146,8 +148,8 @@ def test_chunked_stages_write_the_bytes_of_one_chunk(tmp_path):
     for name in names:
         assert output(tmp_path / "chunked", name) == output(tmp_path / "one", name), name
     assert [i["chunks"] for i in one_infos] == [1, 1, 1]
-    assert [i["chunks"] for i in infos] == [math.ceil(LABELED / CHUNK), math.ceil(UNLABELED / CHUNK),
-                                            math.ceil(infos[1]["kept"] / CHUNK)]
+    assert [i["chunks"] for i in infos] == [math.ceil(PROVED_ORDERS * LABELED / CHUNK), math.ceil(UNLABELED / CHUNK),
+                                            math.ceil(PROVED_ORDERS * infos[1]["kept"] / CHUNK)]
     strip = lambda info: {k: v for k, v in info.items() if k not in ("chunks", "seconds")}
     assert [strip(i) for i in infos] == [strip(i) for i in one_infos]  # every count and rate too
     # The engine never saw more than one chunk of pairs (both orders for the judge).
@@ -168,7 +170,7 @@ def test_chunked_stages_write_the_bytes_of_one_chunk(tmp_path):
 @pytest.mark.parametrize("stage", ["proofs-0", "predict-1"])
 def test_a_stage_that_dies_mid_way_resumes_to_the_same_bytes(tmp_path, stage):
     """The engine dies at the start of chunk 2 (one generate call per chunk); the rerun starts there."""
-    chunks = math.ceil((LABELED if stage == "proofs-0" else UNLABELED) / CHUNK)
+    chunks = math.ceil((PROVED_ORDERS * LABELED if stage == "proofs-0" else UNLABELED) / CHUNK)
     run_stages(tmp_path / "whole", CHUNK, [stage], seeded=True)
     with pytest.raises(RuntimeError, match="engine died"):
         run_stages(tmp_path / "died", CHUNK, [stage], seeded=True, kill_at=2)
@@ -221,7 +223,7 @@ def add_records_without_end(log: Path) -> int:
 
 @pytest.mark.parametrize("tear", [tear_end_line, tear_a_record, add_records_without_end])
 def test_a_torn_chunk_is_detected_and_redone(tmp_path, tear):
-    stage, chunks = "proofs-0", math.ceil(LABELED / CHUNK)
+    stage, chunks = "proofs-0", math.ceil(PROVED_ORDERS * LABELED / CHUNK)
     run_stages(tmp_path / "whole", CHUNK, [stage], seeded=True)
     with pytest.raises(RuntimeError, match="engine died"):
         run_stages(tmp_path / "torn", CHUNK, [stage], seeded=True, kill_at=2)
