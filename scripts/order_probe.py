@@ -19,6 +19,7 @@ import torch
 import learning_curve as lc
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from gram_rr.data.demo import draw_problems, proof
+from gram_rr.data.swap import swap_pair
 from gram_rr.models import resolve_model
 from gram_rr.parsing import format_judgment
 from gram_rr.prompts import judge_messages
@@ -38,20 +39,17 @@ tok = AutoTokenizer.from_pretrained(path)
 
 # (question, a, b, label, rationale_text, group)
 items = []
-if args.data == "a-first":
+if args.data in ("a-first", "rewritten"):  # learning_curve's training problems, in its --paired order
     rng = random.Random(1)
     problems = draw_problems("seed", args.n // 4, rng, "instructions") + draw_problems("labeled", args.n // 4, rng, "instructions")
     random.Random(2).shuffle(problems)
+if args.data == "a-first":
     for i, p in enumerate(problems):
         for label in "AB":
             a, b = (p.correct, p.wrong) if label == "A" else (p.wrong, p.correct)
             items.append((p.question, a, b, label, proof(p, label), f"p{i}"))
 elif args.data == "rewritten":  # probe problems, one random order each, the other order made by gram-rr's swap
     from gram_rr.data.records import PreferencePair
-    from gram_rr.data.swap import swap_pair
-    rng = random.Random(1)
-    problems = draw_problems("seed", args.n // 4, rng, "instructions") + draw_problems("labeled", args.n // 4, rng, "instructions")
-    random.Random(2).shuffle(problems)
     coin = random.Random(4)
     for i, p in enumerate(problems):
         label = coin.choice("AB")
@@ -61,10 +59,9 @@ elif args.data == "rewritten":  # probe problems, one random order each, the oth
             items.append((q.question, q.response_a, q.response_b, q.label, q.rationale, f"p{i}"))
 else:  # seed.jsonl's first n/2 pairs with gram-rr's own A/B swap
     from gram_rr.data.readers import load_pairs
-    from gram_rr.data.swap import swap_pair as swapped_pair
     pairs = load_pairs("data/demo/seed.jsonl")[: args.n // 2]
     for p in pairs:
-        for q in (p, swapped_pair(p)):
+        for q in (p, swap_pair(p)):
             items.append((q.question, q.response_a, q.response_b, q.label, q.rationale, p.id))
 
 tests = [(lc.rendered(tok, p, label)[0], label) for p in draw_problems("test", 36, random.Random(3), "instructions") for label in "AB"]
