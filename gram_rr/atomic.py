@@ -50,3 +50,16 @@ def write_json(path: str | Path, data: Any) -> Path:
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text``, atomically."""
     return atomic_write(path, lambda handle: handle.write(text))
+
+
+COMPLETE_MARKER = ".gram_rr_complete"  # written last into a staged folder, before it is renamed into place
+
+
+def mark_complete(folder: str | Path, note: str = "") -> None:
+    """Mark a staged model folder as whole (:func:`is_complete`)."""
+    (Path(folder) / COMPLETE_MARKER).write_text(note)
+
+
+def is_complete(folder: str | Path) -> bool:
+    """Whether ``folder`` was published whole (a half-written or killed copy has no marker)."""
+    return (Path(folder) / COMPLETE_MARKER).is_file()

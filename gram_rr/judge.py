@@ -10,9 +10,8 @@ from typing import Any
 from gram_rr.engines.base import Completion, Conversation, Engine, SamplingConfig
 from gram_rr.pair_prompt import PairLike, Question, pair_judge_messages
 from gram_rr.parsing import parse_judgment
-from gram_rr.ranking import FLIP
-from gram_rr.selection import ListwiseJudge, Selection, select_many
-from gram_rr.verdict import Verdict, Vote, letter_probability, pooled_probability
+from gram_rr.selection import ListwiseJudge
+from gram_rr.verdict import FLIP, Verdict, Vote, letter_probability, pooled_probability
 
 
 @dataclass
@@ -172,26 +171,10 @@ class RewardReasoner(ListwiseJudge):
 
     # -- listwise -----------------------------------------------------------------
 
-    def select_many(
-        self,
-        questions: Sequence[Question],
-        candidate_lists: Sequence[Sequence[str]],
-        mode: str = "best",
-        votes: int | None = None,
-        both_orders: bool | None = None,
-    ) -> list[Selection]:
-        """Best-of-N (``mode="best"``, knockout) or a full ranking (``mode="rank"``, merge
-        sort) for every question, each algorithm step of all questions in one engine call:
-        :func:`gram_rr.selection.select_many` with this reasoner, seeded by ``config.seed``.
-
-        Nothing depends on a candidate's position: which candidate of each comparison is
-        shown as A is drawn at random, as are the knockout bracket and the merge sort's
-        start order, and a comparison without a winner goes to the side its probability
-        favours, else to a coin. The randomness of a question comes from ``config.seed``
-        and that question's content only, so the same inputs give the same shown orders
-        whatever else is in the batch and however many calls came before.
-        """
-        return select_many(self, questions, candidate_lists, mode, votes, both_orders, seed=self.config.seed)
+    @property
+    def selection_seed(self) -> int:
+        """Seeds the shown orders of ``select_many`` / ``rank`` / ``best_of_n``: ``config.seed``."""
+        return self.config.seed
 
     # -- TRL-style adapter ----------------------------------------------------------
 

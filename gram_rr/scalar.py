@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from gram_rr.pair_prompt import PairLike, Question, pair_parts, question_text
 from gram_rr.scalar_tokens import response_ids
-from gram_rr.selection import ListwiseJudge, Selection, check_inputs, select_many
+from gram_rr.protocols import PairComparer
+from gram_rr.selection import ListwiseJudge
 from gram_rr.verdict import Verdict, Vote
 
 
@@ -175,27 +176,12 @@ class RewardModelScorer(ListwiseJudge):
         rewards = self.score_many([(q, r) for q, a, b in triples for r in (a, b)])
         return [reward_verdict(rewards[2 * k], rewards[2 * k + 1]) for k in range(len(triples))]
 
-    def select_many(
-        self,
-        questions: Sequence[Question],
-        candidate_lists: Sequence[Sequence[str]],
-        mode: str = "best",
-        votes: int | None = None,
-        both_orders: bool | None = None,
-    ) -> list[Selection]:
-        """Best-of-N (``mode="best"``) or a full ranking (``"rank"``) per question, as
-        :meth:`gram_rr.RewardReasoner.select_many` returns them (so :mod:`gram_rr.rerank` takes either);
-        ``rank``, ``best_of_n`` and ``best_of_n_many`` go through it too.
-
-        Every candidate of every question is scored once (one :meth:`score_many`); then
-        :func:`gram_rr.selection.select_many` compares those rewards (equal rewards: a seeded
-        coin), and each comparison it made is logged with both rewards. ``votes`` and
-        ``both_orders`` change nothing, as in :meth:`compare_many`.
-        """
-        check_inputs(questions, candidate_lists, mode)
+    def _pair_comparer(self, questions: Sequence[Question], candidate_lists: Sequence[Sequence[str]]) -> PairComparer:
+        """For ``select_many`` (and ``rank``, ``best_of_n``): every candidate of every question scored
+        once (one :meth:`score_many`), then compared by those rewards (equal rewards: a seeded coin),
+        each comparison logged with both rewards. ``votes`` and ``both_orders`` change nothing."""
         items = [(q, c) for q, candidates in zip(questions, candidate_lists) for c in candidates]
-        rewards = dict(zip([(question_text(q), c) for q, c in items], self.score_many(items)))
-        return select_many(_KnownRewards(rewards), questions, candidate_lists, mode, votes, both_orders)
+        return _KnownRewards(dict(zip([(question_text(q), c) for q, c in items], self.score_many(items))))
 
     def close(self) -> None:
         """Nothing to release beyond the model object; present for interface parity."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from gram_rr import ranking
 from gram_rr.pair_prompt import Question, question_text
 from gram_rr.protocols import PairComparer
-from gram_rr.verdict import Verdict
+from gram_rr.verdict import FLIP, Verdict
 
 MODES = ("best", "rank")
 
@@ -102,7 +102,7 @@ def select_many(
         for (k, a, b), swap, verdict in zip(shown, swapped, verdicts):
             log[k].append(Comparison(a, b, verdict))
             decision = _decision(verdict)
-            outcomes.append(ranking.FLIP[decision] if swap else decision)
+            outcomes.append(FLIP[decision] if swap else decision)
         return outcomes
 
     algorithm = ranking.merge_sort if mode == "rank" else ranking.knockout
@@ -115,7 +115,15 @@ def select_many(
 
 class ListwiseJudge:
     """``select_many``, ``rank``, ``best_of_n`` and ``best_of_n_many`` for a class with
-    ``compare_many``, all through :func:`select_many` (seed 0 unless ``select_many`` is overridden)."""
+    ``compare_many``, all through :func:`select_many`. A subclass sets the seed of the shown
+    orders (:attr:`selection_seed`) and may compare through something else than itself
+    (:meth:`_pair_comparer`)."""
+
+    selection_seed: int = 0
+
+    def _pair_comparer(self, questions: Sequence[Question], candidate_lists: Sequence[Sequence[str]]) -> PairComparer:
+        """What judges the pairs of one :meth:`select_many` call: this object itself."""
+        return self  # type: ignore[return-value]
 
     def select_many(
         self,
@@ -125,8 +133,12 @@ class ListwiseJudge:
         votes: int | None = None,
         both_orders: bool | None = None,
     ) -> list[Selection]:
-        """Best-of-N (``mode="best"``) or a full ranking (``"rank"``) per question: :func:`select_many`."""
-        return select_many(self, questions, candidate_lists, mode, votes, both_orders)  # type: ignore[arg-type]
+        """Best-of-N (``mode="best"``, knockout) or a full ranking (``"rank"``, merge sort) per
+        question, each algorithm step of all questions in one ``compare_many`` call: :func:`select_many`
+        seeded by :attr:`selection_seed` (no candidate's position decides anything)."""
+        check_inputs(questions, candidate_lists, mode)
+        comparer = self._pair_comparer(questions, candidate_lists)
+        return select_many(comparer, questions, candidate_lists, mode, votes, both_orders, seed=self.selection_seed)
 
     def rank(self, question: Question, candidates: Sequence[str], both_orders: bool | None = None) -> list[int]:
         """Candidate indices, best first (batched merge sort; each pair judged at most once;

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Probabilities are clamped to [PROBABILITY_CLAMP, 1 - PROBABILITY_CLAMP] before pooling log-odds.
+FLIP = {"A": "B", "B": "A", None: None}  # the same answer read with the pair's A/B order exchanged
 PROBABILITY_CLAMP = 1e-4
 
 

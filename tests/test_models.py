@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gram_rr.atomic import mark_complete
 from gram_rr.models import resolve_model
 
 pytestmark = pytest.mark.model
@@ -70,7 +71,7 @@ def test_half_written_cache_is_never_used(tmp_path, monkeypatch):
     def convert(key, target):
         calls.append(key)
         target.mkdir(exist_ok=True)
-        (target / models._COMPLETE_MARKER).write_text("converted")
+        mark_complete(target, "converted")
 
     monkeypatch.setattr(models, "_convert_embedded", convert)
     assert resolve_model("smollm2-135m-instruct") == str(broken)

@@ -11,7 +11,7 @@ from gram_rr.data.records import PreferencePair
 from gram_rr.engines.base import Completion, SamplingConfig
 from gram_rr.eval.calibration import calibration_metrics
 from gram_rr.parsing import format_judgment
-from gram_rr.selftrain.filters import balance_labels, check_proofs, contradicts_label, keep_prediction
+from gram_rr.selftrain.filters import balance_labels, check_proofs, contradicts_label, drop_label_surplus, keep_prediction
 from gram_rr.selftrain.proofs import prove, selection_score
 from gram_rr.selftrain.recipe import FilterConfig, PredictConfig, ProofConfig
 from gram_rr.selftrain.report import last_calibration, round_rows, write_report
@@ -84,6 +84,7 @@ def test_check_proofs_applies_each_rule():
         completion("no tags at all"),
         completion(format_judgment(RATIONALE, "B")),
         completion(format_judgment("Response A is wrong: it adds badly. Response B is correct.", "A")),
+        completion(format_judgment("Response B is wrong: it says 8. Response A says 7, which is correct.", "A")),
         completion(good, tokens=500),
         completion(good, finish="length"),
         completion(format_judgment("A wins.", "A")),
@@ -93,8 +94,20 @@ def test_check_proofs_applies_each_rule():
     ]
     reasons = [c.rejected_by for c in check_proofs(p, samples, FilterConfig(max_proof_tokens=200, copy_min_chars=40))]
     assert reasons == [
-        "unparsable", "wrong_answer", "contradicts_label", "too_long", "too_long", "too_short", "copies_response", None, "duplicate",
+        "unparsable", "wrong_answer", "contradicts_label", "names_b_first", "too_long", "too_long", "too_short",
+        "copies_response", None, "duplicate",
     ]
+    b_first = completion(format_judgment("Response B is wrong: it says 8. Response A says 7, which is correct.", "A"))
+    assert check_proofs(p, [b_first], FilterConfig(a_first=False))[0].rejected_by is None
+
+
+def test_drop_label_surplus_keeps_order_and_balances_without_swapping():
+    pairs = [pair(i, "AAB"[i % 3]) for i in range(12)]  # 8 A, 4 B
+    kept = drop_label_surplus(pairs, seed=0)
+    assert [p.label for p in kept].count("A") == [p.label for p in kept].count("B") == 4
+    assert [p for p in pairs if p in kept] == kept  # a subsequence: nothing swapped or reordered
+    assert all(p in kept for p in pairs if p.label == "B")
+    assert drop_label_surplus(pairs, seed=0) == kept and drop_label_surplus(kept, seed=1) == kept
 
 
 @pytest.mark.parametrize(

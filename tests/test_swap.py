@@ -9,7 +9,7 @@ import pytest
 
 from gram_rr.data import load_pairs
 from gram_rr.data.records import PreferencePair
-from gram_rr.data.swap import SWAP_SUFFIX, augment_with_swaps, swap_pair, swap_rationale
+from gram_rr.data.swap import SWAP_SUFFIX, augment_with_swaps, first_position, swap_pair, swap_rationale
 from gram_rr.parsing import parse_judgment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +70,24 @@ def test_gram_rr_release_format_and_answer_block():
 )
 def test_each_known_pattern_swaps(text, expected):
     assert swap_rationale(text) == expected and swap_rationale(expected) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Feedback:\nResponse A is wrong. Response B is correct.", "A"),
+        ("Response B is correct; Response A is wrong.", "B"),
+        ("Assistant B's answer holds; Assistant A's does not.", "B"),
+        ("@Response 2 is clearer than @Response 1.", "B"),
+        ("Output (a) is concise; Output (b) rambles.", "A"),
+        ("A's answer is 7; B's answer is 8.", "A"),
+        ("Responses B and A both compute 7.", "B"),
+        ("Neither names a position. <answer>A</answer>", "A"),
+        ("Neither names a position.", None),
+    ],
+)
+def test_first_position_named(text, first):
+    assert first_position(text) == first
 
 
 def test_text_naming_no_position_is_unchanged():

@@ -89,6 +89,19 @@ def swap_rationale(text: str) -> str | None:
     return _KNOWN.sub(_rewrite, text) if matches else text
 
 
+_POSITION_OF = {"A": "A", "B": "B", "a": "A", "b": "B", "1": "A", "2": "B"}
+
+
+def first_position(text: str) -> str | None:
+    """The position ("A" or "B") that ``text`` names first, through the references
+    :func:`swap_rationale` rewrites; None when it names none."""
+    match = _KNOWN.search(text)
+    if match is None:
+        return None
+    name = min((name for name, value in match.groupdict().items() if value is not None), key=match.start)
+    return _POSITION_OF[match.group(name)]
+
+
 def swap_pair(pair: PreferencePair) -> PreferencePair | None:
     """``pair`` with A and B exchanged: responses, label, ``metadata["gold_label"]`` and rationale.
 

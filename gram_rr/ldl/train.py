@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from gram_rr.atomic import write_json
+from gram_rr.atomic import is_complete, write_json
 from gram_rr.data.ratings import RatedResponse
 from gram_rr.data.records import PreferencePair
 from gram_rr.ldl.config import LDLAttributeConfig, LDLGatingConfig
@@ -29,7 +29,7 @@ from gram_rr.ldl.distribution import discrete_gaussian, kl_loss, scale_values
 from gram_rr.ldl.model import LDLRewardModel, LDLSpec
 from gram_rr.models import resolve_model
 from gram_rr.scalar_tokens import response_ids
-from gram_rr.training.sft import _COMPLETE_MARKER, publish_model
+from gram_rr.training.sft import publish_model
 
 ATTRIBUTES_SUBDIR = "attributes"
 MODEL_SUBDIR = "model"
@@ -76,10 +76,6 @@ def cached_features(model: LDLRewardModel, rows: Sequence[list[int]], pad_id: in
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             features[batch] = model.features(ids, mask).float().cpu()
     return features
-
-
-def _finished(folder: Path) -> bool:
-    return (folder / _COMPLETE_MARKER).is_file()
 
 
 def train_attributes(config: LDLAttributeConfig, rated: Sequence[RatedResponse], target: Path) -> dict[str, Any]:
@@ -229,10 +225,10 @@ def train_ldl(
     if metrics_path.is_file():
         metrics = json.loads(metrics_path.read_text())
     stage1, final = out / ATTRIBUTES_SUBDIR, out / MODEL_SUBDIR
-    if not _finished(stage1) or "attributes" not in metrics:
+    if not is_complete(stage1) or "attributes" not in metrics:
         metrics = {"attributes": train_attributes(attributes, rated, stage1)}
         write_json(metrics_path, metrics)
-    if not _finished(final) or "gating" not in metrics:
+    if not is_complete(final) or "gating" not in metrics:
         metrics["gating"] = train_gating(gating, stage1, pairs, final, attributes.save_dtype)
         write_json(metrics_path, metrics)
     return {"model_dir": str(final), "attributes_dir": str(stage1), **metrics}

@@ -8,13 +8,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from gram_rr.data.records import PreferencePair
-from gram_rr.data.swap import swap_pair
+from gram_rr.data.swap import first_position, swap_pair
 from gram_rr.engines.base import Completion
 from gram_rr.parsing import FAVOURABLE_WORDS, UNFAVOURABLE_WORDS, parse_judgment
 from gram_rr.selftrain.recipe import FilterConfig, PredictConfig
 from gram_rr.verdict import Verdict
 
-PROOF_FILTERS = ("unparsable", "wrong_answer", "contradicts_label", "too_long", "too_short", "copies_response", "duplicate")
+PROOF_FILTERS = ("unparsable", "wrong_answer", "contradicts_label", "names_b_first", "too_long", "too_short", "copies_response", "duplicate")
 
 # "Response A is correct", "Assistant B's answer is the better one", "Output A is wrong": a verdict on one position.
 _CLAIM = re.compile(
@@ -91,6 +91,15 @@ def balance_labels(pairs: list[PreferencePair], seed: int) -> list[PreferencePai
     return [swaps[i] if i in to_swap else p for i, p in enumerate(pairs)]
 
 
+def drop_label_surplus(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
+    """``pairs`` without a seeded random sample of the majority label's surplus, so each label holds
+    half (order kept): the balance for A-first proofs, which a swap would turn B-first."""
+    by_label = {label: [i for i, p in enumerate(pairs) if p.label == label] for label in ("A", "B")}
+    major, minor = sorted(by_label.values(), key=len, reverse=True)
+    dropped = set(random.Random(seed).sample(major, len(major) - len(minor)))
+    return [p for i, p in enumerate(pairs) if i not in dropped]
+
+
 def labels_to_swap(labels: list[str | None], swappable: list[bool], seed: int) -> set[int]:
     """The positions :func:`balance_labels` swaps, from the pairs' labels and whether each can be swapped
     (so a caller can stream the pairs twice and hold only these two lists)."""
@@ -126,6 +135,8 @@ def check_proofs(pair: PreferencePair, completions: list[Completion], config: Fi
             reason = "wrong_answer"
         elif config.reject_contradictions and contradicts_label(judgment.rationale, pair.label):
             reason = "contradicts_label"
+        elif config.a_first and first_position(judgment.rationale) == "B":
+            reason = "names_b_first"
         elif completion.num_tokens > config.max_proof_tokens or completion.finish_reason == "length":
             reason = "too_long"
         elif len(rationale.split()) < config.min_rationale_words:

@@ -82,12 +82,21 @@ class FilterConfig:
         metadata={"help": "drop proofs whose rationale calls the labelled response wrong or worse, or the other correct or "
                   "better (\"Response B is correct\" in a proof of A)"},
     )
+    a_first: bool = field(
+        default=True,
+        metadata={"help": "drop proofs that name Response B before Response A: with every rationale A-first, the "
+                  "reasoner's first verdict is always on A, and its prior is the label balance, not the prover's habits"},
+    )
     min_rationale_words: int = field(default=8, metadata={"range": (0, None), "help": "drop proofs whose rationale is shorter (words)"})
     max_proof_tokens: int = field(default=224, metadata={"range": (1, None), "help": "drop proofs longer than this (tokens)"})
     copy_min_chars: int = field(
         default=80, metadata={"help": "drop proofs that contain a whole response verbatim, for responses at least this long"}
     )
-    balance_labels: bool = field(default=True, metadata={"help": "swap A/B of predicted pairs so each label holds half"})
+    balance_labels: bool = field(
+        default=True,
+        metadata={"help": "each label holds half: with order_augment=prove, each reasoner's training pairs lose a seeded "
+                  "sample of the majority label's surplus; otherwise predicted pairs are A/B swapped"},
+    )
 
 
 @dataclass

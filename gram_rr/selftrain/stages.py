@@ -29,12 +29,12 @@ from gram_rr.models import resolve_model
 from gram_rr.resources import data_path
 from gram_rr.selftrain import stage_names
 from gram_rr.selftrain.chunks import ChunkLog, ChunkWork, PairSource, run_in_chunks
-from gram_rr.selftrain.filters import PREDICTION_DROPS, keep_prediction, labels_to_swap, predicted_label
+from gram_rr.selftrain.filters import PREDICTION_DROPS, drop_label_surplus, keep_prediction, labels_to_swap, predicted_label
 from gram_rr.selftrain.proofs import ProofCounts, best_proofs, proved_pairs
 from gram_rr.selftrain.recipe import PredictConfig, SelfTrainRecipe
 from gram_rr.selftrain.rundir import RunDirectory
 from gram_rr.train import sft_examples, train_sft
-from gram_rr.verdict import Verdict
+from gram_rr.verdict import FLIP, Verdict
 
 
 @dataclass
@@ -110,9 +110,6 @@ def _prediction_record(pair: PreferencePair, verdict: Verdict, config: PredictCo
         "id": pair.id, "label": label, "dropped": keep_prediction(verdict, config), "vote_share": verdict.confidence,
         "label_probability": label_probability, "abstentions": verdict.abstentions, "votes": len(verdict.votes),
     }
-
-
-_OTHER = {"A": "B", "B": "A"}
 
 
 class Pipeline:
@@ -313,7 +310,7 @@ class Pipeline:
         info: dict[str, Any] = {
             "predicted": predicted, "kept": len(labels), "dropped": dict(dropped),
             "abstention_rate": 100 * abstentions / max(1, votes),
-            "labels_kept": dict(Counter(_OTHER[label] if i in to_swap else label for i, label in enumerate(labels))),
+            "labels_kept": dict(Counter(FLIP[label] if i in to_swap else label for i, label in enumerate(labels))),
         }
         if gold_known:
             info["pseudo_label_accuracy"] = 100 * correct_all / gold_known
@@ -340,8 +337,12 @@ class Pipeline:
             base, examples = self._reasoner(k - 1), new + replay
         else:
             base, examples = resolve_model(r.model), merged
+        before = len(examples)
+        if r.order_augment == "prove" and r.filters.balance_labels:
+            examples = drop_label_surplus(examples, seed=r.seed + k)
         info = self._train(work, "reasoner", base, examples, r.reasoner_train)
-        info.update(new=len(new), merged=len(merged), trained_from=("previous reasoner" if base != resolve_model(r.model) else "base model"))
+        info.update(new=len(new), merged=len(merged), dropped_label_surplus=before - len(examples),
+                    trained_from=("previous reasoner" if base != resolve_model(r.model) else "base model"))
         return info
 
     def _train_control(self, work: Path) -> dict[str, Any]:
@@ -357,7 +358,7 @@ class Pipeline:
             base, count = self._reasoner(0), sum(self.run.info(stage_names.reasoner(k))["pairs"] for k in rounds)
         else:
             base, count = resolve_model(r.model), self.run.info(stage_names.reasoner(r.rounds))["pairs"]
-        stage0 = self._merged_data(0)
+        stage0 = load_pairs(self.run.path(stage_names.reasoner(0)) / "trained.jsonl")
         rng = random.Random(r.seed + 1000)
         pairs: list[PreferencePair] = []
         while len(pairs) < count:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gram_rr.atomic import write_json
+from gram_rr.atomic import is_complete, mark_complete, write_json
 from gram_rr.models import resolve_model
 from gram_rr.training.config import TrainConfig
 from gram_rr.training.examples import tokenized_examples
@@ -18,13 +18,12 @@ from gram_rr.training.trl_args import checked_trl_args
 MODEL_SUBDIR = "model"
 CHECKPOINT_SUBDIR = "checkpoints"
 METRICS_FILE = "metrics.json"
-_COMPLETE_MARKER = ".gram_rr_complete"
 
 
 def finished_result(output_dir: str | os.PathLike) -> dict[str, Any] | None:
     """The metrics of a run that already wrote its final model in ``output_dir``, else None."""
     out = Path(output_dir)
-    if (out / MODEL_SUBDIR / _COMPLETE_MARKER).is_file() and (out / METRICS_FILE).is_file():
+    if is_complete(out / MODEL_SUBDIR) and (out / METRICS_FILE).is_file():
         return json.loads((out / METRICS_FILE).read_text())
     return None
 
@@ -217,7 +216,7 @@ def publish_model(model, tokenizer, target: Path, **save_kwargs: Any) -> None:
     try:
         model.save_pretrained(staging, **save_kwargs)
         tokenizer.save_pretrained(staging)
-        (staging / _COMPLETE_MARKER).write_text("")
+        mark_complete(staging)
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
