@@ -278,3 +278,37 @@ def test_prove_mode_trains_the_proved_orders_as_given(tmp_path, monkeypatch):
     assert (info["pairs"], info["examples"], len(trained[-1])) == (3, 3, 3)
     assert info["order_augment"] == {"mode": "prove", "proved_swaps": 1}
     assert list(trained[-1]["pair"]) == [pairs[0].id, pairs[0].id, pairs[1].id]  # a pair and its proved swap share a batch
+
+
+def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, monkeypatch):
+    """With prove and balance_labels, a reasoner trains on as many A as B labels: the surplus is dropped, not swapped."""
+    from gram_rr.data.io import write_pairs
+    from gram_rr.selftrain import stages
+    from gram_rr.selftrain.recipe import SelfTrainRecipe
+    from gram_rr.selftrain.rundir import RunDirectory
+    from gram_rr.training.config import TrainResult
+
+    trained = []
+
+    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+        trained.append(dataset)
+        (Path(output_dir) / "model").mkdir(parents=True)
+        return TrainResult(model_dir=str(Path(output_dir) / "model"), metrics={})
+
+    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
+    proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AAAB"[i % 4],
+                             rationale="Response A is right." if i % 4 < 3 else "Response A is wrong.") for i in range(8)]
+    for balance, expected in ((True, {"A": 2, "B": 2}), (False, {"A": 6, "B": 2})):
+        run = RunDirectory(tmp_path / f"run-{balance}", "hash", {})
+        (run.path("proofs-0")).mkdir(parents=True)
+        write_pairs(run.path("proofs-0") / "proved.jsonl", proved)
+        recipe = SelfTrainRecipe(use_ray=False, order_augment="prove", reasoner_includes_seed=False)
+        recipe.filters.balance_labels = balance
+        work = tmp_path / f"work-{balance}"
+        work.mkdir()
+        info = stages.Pipeline(recipe, run=run)._train_reasoner(work, 0)
+        run.close()
+        kept = load_pairs(work / "trained.jsonl")
+        assert {label: [p.label for p in kept].count(label) for label in "AB"} == expected
+        assert info["dropped_label_surplus"] == 8 - sum(expected.values()) and info["merged"] == 8
+        assert all(p in proved for p in kept)  # nothing swapped or rewritten
