@@ -196,21 +196,29 @@ def test_sft_examples_of_swaps_conclude_the_flipped_label(role):
     assert parse_judgment(rows[1]["completion"][0]["content"]).rationale.startswith("Response B is right")
 
 
-def test_training_stage_records_the_augmentation(tmp_path, monkeypatch):
+@pytest.fixture
+def trained(monkeypatch) -> list:
+    """The datasets the selftrain stages hand to SFT, which only makes an empty model folder."""
+    from gram_rr.selftrain import stages
+    from gram_rr.training.config import TrainResult
+
+    datasets = []
+
+    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+        datasets.append(dataset)
+        (Path(output_dir) / "model").mkdir(parents=True)
+        return TrainResult(model_dir=str(Path(output_dir) / "model"), metrics={})
+
+    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
+    return datasets
+
+
+def test_training_stage_records_the_augmentation(tmp_path, trained):
     """The stage's SFT data and info, with training replaced by a recorder."""
     from gram_rr.selftrain import stages
     from gram_rr.selftrain.recipe import SelfTrainRecipe
     from gram_rr.train import TrainConfig
-    from gram_rr.training.config import TrainResult
 
-    trained = []
-
-    def fake_train_sft(config, dataset, output_dir, use_ray=False):
-        trained.append(dataset)
-        (Path(output_dir) / "model").mkdir(parents=True)
-        return TrainResult(model_dir=str(Path(output_dir) / "model"), metrics={"train_loss": 1.0})
-
-    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
     for mode, examples in (("both", 7), ("none", 4)):
         pipeline = stages.Pipeline(SelfTrainRecipe(use_ray=False, order_augment=mode), run=None)
         work = tmp_path / mode
@@ -256,21 +264,12 @@ def test_prove_mode_pairs_each_pair_with_its_unproved_swap():
         assert second.label == {"A": "B", "B": "A"}[given.label] == second.metadata["gold_label"]
 
 
-def test_prove_mode_trains_the_proved_orders_as_given(tmp_path, monkeypatch):
+def test_prove_mode_trains_the_proved_orders_as_given(tmp_path, trained):
     """With prove, the training stage adds no rewritten swaps and counts the proved ones."""
     from gram_rr.selftrain import stages
     from gram_rr.selftrain.recipe import SelfTrainRecipe
     from gram_rr.train import TrainConfig
-    from gram_rr.training.config import TrainResult
 
-    trained = []
-
-    def fake_train_sft(config, dataset, output_dir, use_ray=False):
-        trained.append(dataset)
-        (Path(output_dir) / "model").mkdir(parents=True)
-        return TrainResult(model_dir=str(Path(output_dir) / "model"), metrics={})
-
-    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
     pairs = _mixed()
     proved = [pairs[0], replace(swap_pair(pairs[0]), rationale="Response A is worse."), pairs[1]]
     pipeline = stages.Pipeline(SelfTrainRecipe(use_ray=False, order_augment="prove"), run=None)
@@ -280,22 +279,13 @@ def test_prove_mode_trains_the_proved_orders_as_given(tmp_path, monkeypatch):
     assert list(trained[-1]["pair"]) == [pairs[0].id, pairs[0].id, pairs[1].id]  # a pair and its proved swap share a batch
 
 
-def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, monkeypatch):
+def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained):
     """With prove and balance_labels, a reasoner trains on as many A as B labels: the surplus is dropped, not swapped."""
     from gram_rr.data.io import write_pairs
     from gram_rr.selftrain import stages
     from gram_rr.selftrain.recipe import SelfTrainRecipe
     from gram_rr.selftrain.rundir import RunDirectory
-    from gram_rr.training.config import TrainResult
 
-    trained = []
-
-    def fake_train_sft(config, dataset, output_dir, use_ray=False):
-        trained.append(dataset)
-        (Path(output_dir) / "model").mkdir(parents=True)
-        return TrainResult(model_dir=str(Path(output_dir) / "model"), metrics={})
-
-    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
     proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AAAB"[i % 4],
                              rationale="Response A is right." if i % 4 < 3 else "Response A is wrong.") for i in range(8)]
     for balance, expected in ((True, {"A": 2, "B": 2}), (False, {"A": 6, "B": 2})):
