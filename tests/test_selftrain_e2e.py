@@ -77,8 +77,10 @@ def test_smoke_run_finishes_with_report(smoke_run):
     # order_augment=prove: the labeled pairs were proved in both orders, and training adds no rewritten swaps.
     reasoner0 = manifest["stages"]["reasoner-0"]
     assert manifest["stages"]["proofs-0"]["pairs_in"] == 2 * yaml.safe_load(SMOKE.read_text())["data"]["labeled_size"]
-    assert reasoner0["order_augment"]["mode"] == "prove" and reasoner0["order_augment"]["proved_swaps"] > 0
-    assert reasoner0["examples"] == reasoner0["pairs"]
+    trained0 = [json.loads(line)["id"] for line in (smoke_run / "stages" / "reasoner-0" / "trained.jsonl").read_text().splitlines()]
+    assert reasoner0["order_augment"] == {"mode": "prove", "proved_swaps": sum(i.endswith("#swapped") for i in trained0)}
+    assert reasoner0["examples"] == reasoner0["pairs"] == len(trained0)
+    assert reasoner0["merged"] - reasoner0["dropped_label_surplus"] == reasoner0["pairs"]
     report = (smoke_run / "report.md").read_text()
     assert "| round |" in report and "| 1 |" in report and "| control |" in report
     assert (smoke_run / "report.png").stat().st_size > 1000

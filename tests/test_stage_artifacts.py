@@ -10,7 +10,7 @@ import pytest
 
 from gram_rr.data import write_pairs
 from gram_rr.selftrain import stage_names
-from gram_rr.selftrain.recipe import DataConfig, SelfTrainRecipe
+from gram_rr.selftrain.recipe import DataConfig, FilterConfig, SelfTrainRecipe
 from gram_rr.selftrain.report import round_rows
 from gram_rr.selftrain.rundir import RunDirectory
 from gram_rr.selftrain.stages import Pipeline
@@ -56,7 +56,9 @@ def test_reasoner_stages_write_the_merged_set_and_the_trained_set(tmp_path, monk
 
     monkeypatch.setattr("gram_rr.selftrain.stages.train_sft", fake_train_sft)
     run = RunDirectory(tmp_path / "run", "test-recipe", {})
-    pipeline = Pipeline(recipe(tmp_path / "run", rounds=1, reasoner_init=reasoner_init, replay=REPLAY), run)
+    # label balancing off: it drops pairs from the trained set (tests/test_swap.py tests it)
+    no_balance = FilterConfig(balance_labels=False)
+    pipeline = Pipeline(recipe(tmp_path / "run", rounds=1, reasoner_init=reasoner_init, replay=REPLAY, filters=no_balance), run)
     try:
         seed = pipeline.seed_pairs
         for k, count in ((0, PROVED_0), (1, PROVED_1)):  # proofs stages as a run publishes them
