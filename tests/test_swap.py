@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -302,3 +304,51 @@ def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained
         assert {label: [p.label for p in kept].count(label) for label in "AB"} == expected
         assert info["dropped_label_surplus"] == 8 - sum(expected.values()) and info["merged"] == 8
         assert all(p in proved for p in kept)  # nothing swapped or rewritten
+
+
+def test_stage0_passes_train_each_from_the_last_with_its_own_seed(tmp_path, monkeypatch):
+    """stage0_passes=3: three SFT runs on the same set, chained base -> pass-1 -> pass-2 -> model, seeds 0, 1, 2;
+    only the last model is kept, and a rerun does not retrain a pass whose model is complete."""
+    from gram_rr.atomic import mark_complete
+    from gram_rr.data.io import write_pairs
+    from gram_rr.selftrain import stages
+    from gram_rr.selftrain.recipe import SelfTrainRecipe
+    from gram_rr.selftrain.rundir import RunDirectory
+    from gram_rr.training.config import TrainResult
+
+    calls = []
+
+    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+        calls.append((config.model, config.seed, len(dataset)))
+        model = Path(output_dir) / "model"
+        model.mkdir(parents=True)
+        mark_complete(model)
+        return TrainResult(model_dir=str(model), metrics={"run": len(calls)})
+
+    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
+    proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AB"[i % 2],
+                             rationale="Response A is right." if i % 2 == 0 else "Response A is wrong.") for i in range(4)]
+    run = RunDirectory(tmp_path / "run", "hash", {})
+    run.path("proofs-0").mkdir(parents=True)
+    write_pairs(run.path("proofs-0") / "proved.jsonl", proved)
+    recipe = SelfTrainRecipe(use_ray=False, order_augment="prove", reasoner_includes_seed=False, stage0_passes=3)
+    work = tmp_path / "reasoner-0"
+    work.mkdir()
+    pipeline = stages.Pipeline(recipe, run=run)
+    info = pipeline._train_reasoner(work, 0)
+    base = stages.resolve_model(recipe.model)
+    assert calls == [(base, 0, 4), (str(work / "pass-1" / "model"), 1, 4), (str(work / "pass-2" / "model"), 2, 4)]
+    assert info["passes"] == [{"run": 1}, {"run": 2}, {"run": 3}] and info["trained_from"] == "base model"
+    assert (work / "model").is_dir() and not (work / "pass-1").exists() and not (work / "pass-2").exists()
+
+    # killed during the last pass: the finished passes are reused
+    shutil.rmtree(work / "model")
+    for number in (1, 2):
+        (work / f"pass-{number}" / "model").mkdir(parents=True)
+        mark_complete(work / f"pass-{number}" / "model")
+        (work / f"pass-{number}" / "info.json").write_text(json.dumps({"metrics": {"run": f"old {number}"}}))
+    calls.clear()
+    info = pipeline._train_reasoner(work, 0)
+    run.close()
+    assert calls == [(str(work / "pass-2" / "model"), 2, 4)]
+    assert info["passes"] == [{"run": "old 1"}, {"run": "old 2"}, {"run": 1}]

@@ -125,6 +125,12 @@ class SelfTrainRecipe:
         default=32, metadata={"range": (0, None), "help": "with reasoner_init=continue: earlier examples mixed into each round's new data"}
     )
     reasoner_includes_seed: bool = field(default=True, metadata={"help": "stage 0 reasoner also trains on the seed rationales"})
+    stage0_passes: int = field(
+        default=1,
+        metadata={"range": (1, None), "help": "runs of SFT that make reasoner 0, each starting from the last one's model "
+                  "with a fresh learning-rate warmup and decay and its own data order; rounds and the control train "
+                  "once (the control then continues past all of them)"},
+    )
     order_augment: Literal["prove", "both", "random", "none"] = field(
         default="prove",
         metadata={"help": "A/B order of the reasoner's training data. prove: every pair the prover proves is proved in "

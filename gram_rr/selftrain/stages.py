@@ -18,6 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from gram_rr.atomic import is_complete, write_json
 from gram_rr.data import iter_pairs, load_pairs, write_pairs
 from gram_rr.data.records import PreferencePair
 from gram_rr.data.swap import SWAP_SUFFIX, augment_with_swaps, swap_pair
@@ -209,9 +210,10 @@ class Pipeline:
         return load_pairs(self.run.path(stage_names.reasoner(k)) / "merged.jsonl", allow_empty=True)
 
     # -- stages ---------------------------------------------------------------------------
-    def _train(self, work: Path, role: str, base: str, pairs: list[PreferencePair], config) -> dict[str, Any]:
+    def _train(self, work: Path, role: str, base: str, pairs: list[PreferencePair], config,
+               seed_offset: int = 0) -> dict[str, Any]:
         """Train on ``pairs`` (kept in ``work/trained.jsonl``, before the A/B swaps) into ``work/model``."""
-        config = dataclasses.replace(config, model=base, seed=self.recipe.seed)
+        config = dataclasses.replace(config, model=base, seed=self.recipe.seed + seed_offset)
         write_pairs(work / "trained.jsonl", pairs)
         if self.recipe.order_augment == "prove":  # the proved pairs hold their proved swaps already
             examples, swaps = pairs, {"proved_swaps": sum(p.id.endswith(SWAP_SUFFIX) for p in pairs)}
@@ -340,10 +342,33 @@ class Pipeline:
         before = len(examples)
         if r.order_augment == "prove" and r.filters.balance_labels:
             examples = drop_label_surplus(examples, seed=r.seed + k)
-        info = self._train(work, "reasoner", base, examples, r.reasoner_train)
-        info.update(new=len(new), merged=len(merged), dropped_label_surplus=before - len(examples),
-                    trained_from=("previous reasoner" if base != resolve_model(r.model) else "base model"))
+        trained_from = "previous reasoner" if base != resolve_model(r.model) else "base model"
+        earlier_passes = self._earlier_stage0_passes(work, base, examples) if k == 0 else []
+        if earlier_passes:
+            base = str(work / f"pass-{len(earlier_passes)}" / "model")
+        info = self._train(work, "reasoner", base, examples, r.reasoner_train, seed_offset=len(earlier_passes))
+        for number in range(1, len(earlier_passes) + 1):  # only the last pass's model is kept
+            shutil.rmtree(work / f"pass-{number}", ignore_errors=True)
+        info.update(new=len(new), merged=len(merged), dropped_label_surplus=before - len(examples), trained_from=trained_from)
+        if earlier_passes:
+            info["passes"] = [*earlier_passes, info["metrics"]]
         return info
+
+    def _earlier_stage0_passes(self, work: Path, base: str, examples: list[PreferencePair]) -> list[dict[str, Any]]:
+        """Every SFT pass of reasoner 0 but the last, each from the one before (``work/pass-i/model``); their metrics.
+
+        A pass whose model folder is complete (an interrupted stage being rerun) is not trained again.
+        """
+        metrics = []
+        for number in range(1, self.recipe.stage0_passes):
+            pass_work = work / f"pass-{number}"
+            if not is_complete(pass_work / "model"):
+                pass_work.mkdir(exist_ok=True)
+                write_json(pass_work / "info.json", self._train(pass_work, "reasoner", base, examples,
+                                                               self.recipe.reasoner_train, seed_offset=number - 1))
+            metrics.append(json.loads((pass_work / "info.json").read_text())["metrics"])
+            base = str(pass_work / "model")
+        return metrics
 
     def _train_control(self, work: Path) -> dict[str, Any]:
         """What the rounds' training compute buys without pseudo-labels.
