@@ -161,6 +161,40 @@ def test_get_reward_speaks_openrlhfs_protocol(server, local, tiny_model_dir):
     assert status == 200 and one["rewards"] == pytest.approx(expected[:1], abs=1e-6)  # OpenRLHF sends one per request
 
 
+def test_get_reward_without_labels_judges_against_earlier_responses_to_the_prompt(server, local, tiny_model_dir):
+    """No labels (OpenRLHF without --label_key sends ""; left out works too): the first response to a
+    prompt is the neutral 0.5, each later one the mean P(better) against the earlier ones, both orders."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+
+    def unlabeled(question: str, response: str) -> dict:
+        prompt = tokenizer.apply_chat_template([{"role": "user", "content": question}], tokenize=False,
+                                               add_generation_prompt=True)
+        return {"query": [prompt + response + "<|im_end|>"], "prompts": [prompt]}
+
+    question, responses = "Name a colour you like.", ["Blue.", "Green, like grass.", "Seven."]
+    answers = []
+    for k, response in enumerate(responses):
+        labels = {"labels": [""]} if k % 2 else {}  # OpenRLHF's empty label, or none at all
+        status, answer = post(f"{server.url}/get_reward", {**unlabeled(question, response), **labels})
+        assert status == 200, answer
+        answers.append(answer)
+    assert answers[0]["rewards"] == [0.5] and answers[0]["extra_logs"]["judge_no_opponent"] == [1.0]
+    second = first_wins(local.compare(question, responses[1], responses[0], both_orders=True))
+    third = local.compare_many([(question, responses[2], responses[0]), (question, responses[2], responses[1])],
+                               both_orders=True)
+    assert answers[1]["rewards"] == pytest.approx([second], abs=1e-6)
+    assert answers[2]["rewards"] == pytest.approx([sum(map(first_wins, third)) / 2], abs=1e-6)
+    assert [a["extra_logs"]["judge_opponents"] for a in answers] == [[0.0], [1.0], [2.0]]
+    # a response too long to meet an equally long opponent is refused, and not remembered
+    fresh = "Count to three."
+    status, answer = post(f"{server.url}/get_reward", unlabeled(fresh, "one " * 300))
+    assert status == 413 and answer["field"] == "query[0]"
+    status, answer = post(f"{server.url}/get_reward", unlabeled(fresh, "1 2 3"))
+    assert status == 200 and answer["rewards"] == [0.5] and answer["extra_logs"]["judge_no_opponent"] == [1.0]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
@@ -170,7 +204,7 @@ def test_get_reward_speaks_openrlhfs_protocol(server, local, tiny_model_dir):
         ("/rank", {"question": "q"}, "candidates"),
         ("/best_of_n", {"question": 7, "candidates": ["a", "b"]}, "question"),
         ("/get_reward", {"query": ["plain text"], "prompts": ["other text"], "labels": ["x"]}, "query[0]"),
-        ("/get_reward", {"query": ["q"], "prompts": ["q"]}, "labels"),
+        ("/get_reward", {"query": ["q"], "prompts": ["q"], "labels": ["a", "b"]}, "labels"),
     ],
 )
 def test_malformed_requests_are_400_naming_the_field(server, path, body, field):

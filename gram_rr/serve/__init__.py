@@ -6,6 +6,7 @@
 - :mod:`gram_rr.serve.routes`: the endpoints (FastAPI) and their error statuses;
 - :mod:`gram_rr.serve.schema`: request validation and verdicts as JSON;
 - :mod:`gram_rr.serve.openrlhf`: OpenRLHF's ``/get_reward`` queries cut into question and response;
+- :mod:`gram_rr.serve.reward`: ``/get_reward``'s opponents (the label, or earlier responses to the prompt) and rewards;
 - :mod:`gram_rr.serve.client`: :class:`RemoteJudge`, a pair judge that calls the service;
 - :mod:`gram_rr.serve.launch`, :mod:`gram_rr.serve.loadtest`: the service as a subprocess, and a load test.
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ServeConfig:
-    """Where the service listens, how many replicas it runs and how requests are batched."""
+    """Where the service listens, how many replicas it runs, how requests are batched and what
+    ``/get_reward`` remembers for queries without labels."""
 
     replicas: int = field(default=1, metadata={"help": "replicas of the judge deployment, each with its own engine"})
     host: str = field(default="127.0.0.1", metadata={"help": "HTTP host (0.0.0.0 to listen on every interface)"})
@@ -38,10 +39,24 @@ class ServeConfig:
     health_check_period_s: float = field(
         default=10.0, metadata={"help": "how often Serve checks a replica; a failed engine fails it and is replaced"}
     )
+    reward_memory_prompts: int = field(
+        default=4096,
+        metadata={"help": "/get_reward without labels: questions whose earlier responses a replica remembers "
+                  "(the least recently seen is forgotten first)"},
+    )
+    reward_memory_responses: int = field(
+        default=4,
+        metadata={"help": "/get_reward without labels: earlier responses remembered per question; a new response "
+                  "is judged against all of them (one comparison each, both orders)"},
+    )
 
     def __post_init__(self) -> None:
-        if self.replicas < 1 or self.max_batch_size < 1 or self.max_ongoing_requests < 1:
-            raise ValueError("replicas, max_batch_size and max_ongoing_requests must be >= 1")
+        if min(self.replicas, self.max_batch_size, self.max_ongoing_requests, self.reward_memory_prompts,
+               self.reward_memory_responses) < 1:
+            raise ValueError(
+                "replicas, max_batch_size, max_ongoing_requests, reward_memory_prompts and reward_memory_responses "
+                "must be >= 1"
+            )
         if self.batch_wait_s < 0 or self.request_timeout_s <= 0 or self.cpus_per_replica < 0 or self.gpus_per_replica < 0:
             raise ValueError("batch_wait_s, cpus_per_replica and gpus_per_replica must be >= 0, request_timeout_s > 0")
 

@@ -3,8 +3,12 @@
 - ``POST /compare``: ``{"pairs": [{"question", "a", "b"}], "votes"?, "both_orders"?, "rationales"?}``
   -> ``{"verdicts": [...]}``;
 - ``POST /rank``, ``POST /best_of_n``: ``{"question", "candidates", ...}`` -> ``{"ranking"?, "best", "comparisons"}``;
-- ``POST /get_reward``: OpenRLHF's remote reward protocol (:mod:`gram_rr.serve.openrlhf`);
+- ``POST /get_reward``: OpenRLHF's remote reward protocol (:mod:`gram_rr.serve.openrlhf`; labels
+  optional: :mod:`gram_rr.serve.reward`);
 - ``GET /health``, ``GET /info``.
+
+Every answer carries the header ``x-replica-id``: the id of the Serve replica that answered
+(as ``/info``'s ``replica.id`` and Serve's logs name it).
 
 Statuses: 400 malformed JSON or field (``{"error", "field"}``), 413 a judge prompt longer than
 the model fits (with the lengths), 503 the engine failed (the replica then fails its health check
@@ -23,6 +27,8 @@ from gram_rr.serve import schema
 from gram_rr.serve.errors import EngineFailure, RequestError
 from gram_rr.serve.service import JudgeService
 
+REPLICA_HEADER = "x-replica-id"
+
 
 async def _body(request: Request) -> Any:
     try:
@@ -34,6 +40,12 @@ async def _body(request: Request) -> Any:
 def build_app(service: JudgeService) -> FastAPI:
     """The FastAPI app of one replica's ``service``."""
     app = FastAPI(title="gram-rr reward service")
+
+    @app.middleware("http")
+    async def name_the_replica(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers[REPLICA_HEADER] = service.replica_id
+        return response
 
     @app.exception_handler(RequestError)
     async def refused(_: Request, err: RequestError) -> JSONResponse:

@@ -40,7 +40,7 @@ class SelectRequest:
 
 @dataclass
 class RewardRequest:
-    """OpenRLHF's remote reward request: parallel lists."""
+    """OpenRLHF's remote reward request: parallel lists (a label ``""``: none)."""
 
     queries: list[str]
     prompts: list[str]
@@ -121,13 +121,12 @@ def select_request(body: Any) -> SelectRequest:
 
 
 def reward_request(body: Any) -> RewardRequest:
-    """OpenRLHF's ``{"query": [...], "prompts": [...], "labels": [...]}``, equal lengths."""
+    """OpenRLHF's ``{"query": [...], "prompts": [...], "labels"?: [...]}``, equal lengths; labels left
+    out (or null) are all ``""``: none (see :mod:`gram_rr.serve.reward`)."""
     body = _object(body)
     queries = _strings(body.get("query"), "query")
     prompts = _strings(body.get("prompts"), "prompts")
-    if "labels" not in body or body["labels"] is None:
-        raise RequestError("labels", "missing: the reference answers the responses are judged against")
-    labels = _strings(body["labels"], "labels")
+    labels = [""] * len(queries) if body.get("labels") is None else _strings(body["labels"], "labels")
     for name, values in (("prompts", prompts), ("labels", labels)):
         if len(values) != len(queries):
             raise RequestError(name, f"has {len(values)} entries but query has {len(queries)}")

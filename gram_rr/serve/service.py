@@ -23,15 +23,16 @@ from functools import partial
 from typing import Any
 
 from ray import serve
+from ray.serve.exceptions import RayServeException
 
 from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.pair_prompt import Question, pair_judge_messages
 from gram_rr.prompts import JUDGE_TEMPLATE, load_template
-from gram_rr.rl.group_reward import first_wins
 from gram_rr.selection import Selection
 from gram_rr.serve.config import ServeConfig
 from gram_rr.serve.errors import EngineFailure, RequestError
 from gram_rr.serve.openrlhf import split_query
+from gram_rr.serve.reward import ResponseMemory, length_checked_pairs, plan_rollouts, remember, reward_answer
 from gram_rr.serve.schema import CompareRequest, JudgeOptions, RewardRequest, SelectRequest
 from gram_rr.verdict import Verdict
 
@@ -112,6 +113,8 @@ class JudgeService:
         self.limit = limit or LengthLimit(None, None, reasoner.config.max_new_tokens)
         self.engine_settings = engine_settings or {}
         self.stats = ReplicaStats()
+        self.memory = ResponseMemory(self.config.reward_memory_prompts, self.config.reward_memory_responses)
+        self._memory_turn = asyncio.Lock()  # /get_reward requests take their opponents in arrival order
         self.failure: str | None = None
         self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="engine")
         self._engine_turn = asyncio.Lock()  # one engine call at a time
@@ -227,35 +230,38 @@ class JudgeService:
         self.limit.check([(question, candidates[first], candidates[second])], both_orders, lambda _: "candidates")
 
     async def reward(self, request: RewardRequest) -> dict[str, Any]:
-        """OpenRLHF's ``/get_reward``: reward = P(response better than the label as a reference answer),
-        each pair judged in both shown orders (:func:`gram_rr.rl.group_reward.first_wins` of the pooled verdict)."""
-        pairs = []
-        for k, (query, prompt, label) in enumerate(zip(request.queries, request.prompts, request.labels)):
-            question, response = split_query(query, prompt, k)
-            pairs.append((question, response, label))
-        await asyncio.to_thread(self.limit.check, pairs, True, lambda k: f"query[{k}]")
-        verdicts = await self.judge(pairs, None, True)
-        rewards = [first_wins(v) for v in verdicts]
-        return {
-            "rewards": rewards,
-            "scores": rewards,
-            "extra_logs": {
-                "judge_win_vs_label": [float(v.winner == "A") for v in verdicts],
-                "judge_abstentions": [float(v.abstentions) for v in verdicts],
-            },
-        }
+        """OpenRLHF's ``/get_reward``: reward = mean P(response better) against its label, or without one
+        against the earlier responses to its question that this replica remembers (:mod:`gram_rr.serve.reward`).
+        A request refused for length (413) is not remembered."""
+        entries = [
+            (*split_query(query, prompt, k), label)
+            for k, (query, prompt, label) in enumerate(zip(request.queries, request.prompts, request.labels))
+        ]
+        async with self._memory_turn:
+            rollouts = plan_rollouts(entries, self.memory)
+            checked, owners = length_checked_pairs(rollouts)
+            await asyncio.to_thread(self.limit.check, checked, True, lambda k: f"query[{owners[k]}]")
+            remember(rollouts, self.memory)
+        pairs = [pair for rollout in rollouts for pair in rollout.pairs()]
+        verdicts = await self.judge(pairs, None, True) if pairs else []
+        return reward_answer(rollouts, verdicts)
 
     def check_health(self) -> None:
         """Raise :class:`EngineFailure` once the engine has failed (Serve then replaces the replica)."""
         if self.failure is not None:
             raise EngineFailure(f"the judge's engine failed earlier: {self.failure}")
 
-    def info(self) -> dict[str, Any]:
-        """The model, the judge prompt's hash, the judge and engine settings, and this replica's counts."""
+    @property
+    def replica_id(self) -> str:
+        """Serve's id of this replica (``replica_id.unique_id``, as in Serve's logs); ``local`` outside Serve."""
         try:
-            replica = serve.get_replica_context().replica_id.unique_id
-        except RuntimeError:
-            replica = "local"
+            return serve.get_replica_context().replica_id.unique_id
+        except RayServeException:
+            return "local"
+
+    def info(self) -> dict[str, Any]:
+        """The model, the judge prompt's hash, the judge and engine settings, and this replica's id, counts
+        and ``/get_reward`` memory."""
         return {
             "model": self.model,
             "prompt_template": JUDGE_TEMPLATE,
@@ -264,5 +270,6 @@ class JudgeService:
             "engine": self.engine_settings,
             "max_prompt_tokens": self.limit.max_prompt_tokens,
             "batching": {"max_batch_size": self.config.max_batch_size, "batch_wait_s": self.config.batch_wait_s},
-            "replica": {"id": replica, **dataclasses.asdict(self.stats)},
+            "replica": {"id": self.replica_id, **dataclasses.asdict(self.stats)},
+            "reward_memory": self.memory.usage(),
         }
