@@ -1,7 +1,7 @@
 """Scalar reward-model baselines: Bradley-Terry vs LDL (and LDL's stage 1 alone) on the same pairs.
 
     python scripts/scalar_baselines.py [--datasets demo,llmbar,pandalm] [--train-limit N] [--test-limit N] \\
-        [--out runs/scalar-baselines] [scalar_train.epochs=1 ldl_attributes.epochs=1 ...]
+        [--out runs/scalar-baselines] [--splits-out DIR] [scalar_train.epochs=1 ldl_attributes.epochs=1 ...]
 
 Per data set, on the default SmolLM2-135M-Instruct with the recipe ``recipes/scalar/cpu-scalar.yaml``:
 - ``demo``: the reasoner's stage-0 budget of ``recipes/cpu-default.yaml`` (the first 96 seed + 96 labeled
@@ -49,6 +49,20 @@ def splits(name: str, args: argparse.Namespace) -> tuple[list, list]:
     return train, test
 
 
+def write_split(folder: Path, name: str, split: str, pairs: list) -> Path:
+    """``pairs`` in a file that ``load_pairs`` reads back as they are: the project's JSONL, or for pandalm
+    its own records (selected by id), since PandaLM keeps empty responses, which the JSONL reader refuses."""
+    from gram_rr.atomic import write_text
+    from gram_rr.data.io import write_pairs
+
+    if name != "pandalm":
+        return write_pairs(folder / f"{name}-{split}.jsonl", pairs)
+    records = {f"pandalm-{r['idx']}": r for r in json.loads((SHARED / "pandalm/testset-v1.json").read_text())}
+    path = folder / f"{name}-{split}.json"
+    write_text(path, json.dumps([records[pair.id] for pair in pairs], ensure_ascii=False))
+    return path
+
+
 def held_out_accuracy(model_dir: str, test: list, batch_size: int) -> float:
     from gram_rr.scalar import RewardModelScorer
 
@@ -88,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the llmbar / pandalm split")
     parser.add_argument("--score-batch", type=int, default=8, help="scorer batch size")
     parser.add_argument("--out", default=str(REPO / "runs" / "scalar-baselines"))
+    parser.add_argument("--splits-out", help="also write each data set's training and held-out pairs to DIR/NAME-train "
+                        "and DIR/NAME-test (.jsonl; pandalm: .json), for gram_rr.eval --benchmark pairs and gram_rr.analyze")
     parser.add_argument("overrides", nargs="*", help="scalar_train.* / ldl_attributes.* / ldl_gating.* recipe overrides")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -96,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets.split(","):
         train, test = splits(name, args)
         print(f"{name}: {len(train)} training pairs, {len(test)} held out", file=sys.stderr)
+        if args.splits_out:
+            write_split(Path(args.splits_out), name, "train", train)
+            write_split(Path(args.splits_out), name, "test", test)
         for model in ("bt", "ldl"):
             folder = out / name / model
             shutil.rmtree(folder, ignore_errors=True)  # a measurement: always train afresh

@@ -305,3 +305,52 @@ def test_cli_ldl_needs_ratings_and_names_a_bad_line(tmp_path, capsys):
     ratings.write_text(json.dumps({**RATED, "correctness": -1}) + "\n")
     assert run_cli(lambda: train_main(argv + ["--ratings", str(ratings)])) == 2
     assert f"{ratings}, line 1: field 'correctness': rating -1 is outside the scale" in capsys.readouterr().err
+
+
+@pytest.mark.ray
+def test_two_ray_workers_train_stage1_as_one_worker_does(tiny_model_dir, tmp_path, demo_pairs):
+    """num_workers=2 (Ray Train, gloo): each step splits its batch between the workers and sums their gradients,
+    so in float32 both workers together take the one-worker steps; the models load and score alike."""
+    ray = pytest.importorskip("ray")
+    from gram_rr.ldl.train import train_ldl
+
+    rated = demo_ratings(demo_pairs[:6])[:11]  # batches of 5, 5 and 1: uneven halves, and a worker with no row
+    pairs = demo_pairs[:6]
+    gating = LDLGatingConfig(epochs=5, learning_rate=0.05, batch_size=4, feature_batch_size=1, bf16=False)
+    texts = [(p.question, p.response_a, p.response_b) for p in pairs]
+    runs = {}
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        for train_backbone in (True, False):
+            common = dict(model=tiny_model_dir, train_backbone=train_backbone, epochs=2, batch_size=5, learning_rate=2e-3,
+                          head_learning_rate=1e-2, bf16=False, save_dtype="float32", num_threads=1)
+            for workers in (1, 2):
+                attributes = LDLAttributeConfig(**common, num_workers=workers, cpus_per_worker=1)
+                runs[train_backbone, workers] = train_ldl(attributes, gating, rated, pairs, tmp_path / f"{train_backbone}-{workers}")
+    finally:
+        ray.shutdown()
+    for train_backbone in (True, False):
+        one, two = runs[train_backbone, 1], runs[train_backbone, 2]
+        assert two == {**json.loads((Path(two["model_dir"]).parent / "metrics.json").read_text()),
+                       "model_dir": two["model_dir"], "attributes_dir": two["attributes_dir"]}
+        assert two["attributes"]["steps"] == one["attributes"]["steps"] == 2 * 3
+        assert two["attributes"]["epoch_losses"] == pytest.approx(one["attributes"]["epoch_losses"], rel=1e-3, abs=1e-4)
+        assert two["attributes"]["epoch_losses"][-1] < two["attributes"]["epoch_losses"][0]
+        assert two["gating"]["final_loss"] == pytest.approx(one["gating"]["final_loss"], rel=1e-3, abs=1e-4)
+        for stage in ("attributes_dir", "model_dir"):
+            assert json.loads((Path(two[stage]) / "ldl_config.json").read_text()) == \
+                json.loads((Path(one[stage]) / "ldl_config.json").read_text())
+        scores = {}
+        for workers, run in ((1, one), (2, two)):
+            scorer = RewardModelScorer.from_pretrained(run["model_dir"], dtype="float32", device="cpu")
+            assert isinstance(scorer.model, LDLRewardModel)
+            scores[workers] = torch.tensor([scorer.score(q, [a, b]) for q, a, b in texts])
+        assert torch.allclose(scores[2], scores[1], atol=1e-3), (scores[1], scores[2])
+        assert ((scores[2] >= 0) & (scores[2] <= 4)).all()
+    # training moved the backbone, and the two-worker run moved it as the one-worker run did
+    base = LDLRewardModel.from_base(tiny_model_dir, LDLSpec(list(HELPSTEER2_ATTRIBUTES), 0.0, 4.0, 9, 0.5))
+    trained = LDLRewardModel.from_pretrained(runs[True, 2]["attributes_dir"])
+    reference = LDLRewardModel.from_pretrained(runs[True, 1]["attributes_dir"])
+    name, weight = next(iter(trained.backbone.state_dict().items()))
+    assert not torch.allclose(weight, base.backbone.state_dict()[name].float(), atol=1e-4)
+    assert torch.allclose(weight, reference.backbone.state_dict()[name], atol=1e-3)

@@ -9,14 +9,19 @@ from pathlib import Path
 from gram_rr.config import apply_overrides, from_dict, interpolate, load_yaml
 from gram_rr.data.ratings import HELPSTEER2_ATTRIBUTES, RATING_SCALE
 from gram_rr.recipes import resolve_recipe
+from gram_rr.training.config import RayWorkers
 
 ATTRIBUTES_SECTION = "ldl_attributes"
 GATING_SECTION = "ldl_gating"
 
 
 @dataclass
-class LDLAttributeConfig:
-    """Stage 1: per-attribute heads learn each rating's label distribution (KL to a discrete Gaussian)."""
+class LDLAttributeConfig(RayWorkers):
+    """Stage 1: per-attribute heads learn each rating's label distribution (KL to a discrete Gaussian).
+
+    With ``num_workers > 1`` stage 1 runs as data-parallel Ray Train workers through the launcher the
+    SFT and Bradley-Terry roles use (:func:`gram_rr.training.distributed.train_distributed`).
+    """
 
     model: str = field(default="smollm2-135m-instruct", metadata={"help": "Base model (gram_rr.models name or local folder); its LM head is dropped."})
     attributes: list[str] = field(default_factory=lambda: list(HELPSTEER2_ATTRIBUTES), metadata={"help": "Rated attributes to learn, one head each; every rated record must rate them all."})
@@ -34,14 +39,20 @@ class LDLAttributeConfig:
     max_length: int = field(default=1024, metadata={"range": (8, None), "help": "Token limit of one input; longer ones keep their last tokens (as the scorer does)."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 autocast of the backbone; None = on when the CPU (AVX512-BF16/AMX) or GPU supports it."})
     save_dtype: str = field(default="bfloat16", metadata={"help": "dtype of the saved backbone (heads and gate stay float32)."})
-    num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads; None = torch's default."})
+    num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads; None = torch's default (with workers: cpus_per_worker)."})
     seed: int = field(default=0, metadata={"help": "Seed of the heads' initialisation and the data order."})
+    num_workers: int = field(default=1, metadata={"range": (1, None), "help": "Stage-1 training workers; > 1 runs data-parallel workers through Ray Train (each step's batch is split between them and their gradients summed, so the step is the one-worker step)."})
+    cpus_per_worker: int | None = field(default=None, metadata={"help": "CPUs Ray reserves for each worker (also its torch thread count); None: this machine's CPUs / num_workers."})
+    use_gpu: bool | None = field(default=None, metadata={"help": "Train stage 1 on a GPU (one per worker); None = when CUDA is available."})
+    ray_address: str | None = field(default=None, metadata={"help": "Ray cluster to join for num_workers > 1; None starts a local one."})
 
     def __post_init__(self) -> None:
         if not self.attributes or len(set(self.attributes)) != len(self.attributes):
             raise ValueError(f"attributes must be distinct and at least one, got {self.attributes}")
         if not self.high > self.low:
             raise ValueError(f"high must be above low, got [{self.low}, {self.high}]")
+        if self.num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
 
 
 @dataclass

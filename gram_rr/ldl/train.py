@@ -6,11 +6,15 @@
 
 The run folder gets ``attributes/`` (after stage 1: uniform gate), ``model/`` (the finished model)
 and ``metrics.json``; each folder is written under a temporary name and renamed into place, and a
-rerun skips a finished stage.
+rerun skips a finished stage. With ``num_workers > 1`` stage 1 runs as Ray Train workers
+(:func:`gram_rr.training.distributed.train_distributed`, as the SFT and Bradley-Terry roles do:
+gloo on CPUs, NCCL on GPUs); each optimizer step splits its batch between the workers and sums
+their gradients, so it is the one-worker step. Stage 2 (the gate on cached features) runs here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -36,16 +40,46 @@ MODEL_SUBDIR = "model"
 METRICS_FILE = "metrics.json"
 
 
-def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _device(use_gpu: bool) -> torch.device:
+    return torch.device("cuda" if use_gpu else "cpu")
 
 
-def _use_bf16(flag: bool | None) -> bool:
+def _use_bf16(flag: bool | None, device: torch.device) -> bool:
     from gram_rr.training.config import cpu_supports_bf16
 
     if flag is not None:
         return flag
-    return torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_supports_bf16()
+    return torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_supports_bf16()
+
+
+def _rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of workers of its torch.distributed group ((0, 1) alone)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _sum_over_workers(tensors: Sequence[torch.Tensor]) -> None:
+    """Sum each tensor, in place, over the workers of the torch.distributed group (alone: unchanged)."""
+    import torch.distributed as dist
+
+    if _rank_and_world()[1] > 1:
+        for tensor in tensors:
+            dist.all_reduce(tensor)
+
+
+def rated_dataset(rated: Sequence[RatedResponse]):
+    """``rated`` as a ``datasets.Dataset`` (one JSON ``record`` column) for Ray Train's workers."""
+    from datasets import Dataset
+
+    return Dataset.from_dict({"record": [json.dumps(dataclasses.asdict(item)) for item in rated]})
+
+
+def rated_from_dataset(dataset) -> list[RatedResponse]:
+    """The rated responses of a :func:`rated_dataset`."""
+    return [RatedResponse(**json.loads(record)) for record in dataset["record"]]
 
 
 def _padded(rows: Sequence[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,7 +99,18 @@ def _pad_id(tokenizer) -> int:
 
 @torch.no_grad()
 def cached_features(model: LDLRewardModel, rows: Sequence[list[int]], pad_id: int, batch_size: int, bf16: bool) -> torch.Tensor:
-    """(len(rows), hidden) float32 last-token features, computed in length-sorted batches (eval mode)."""
+    """(len(rows), hidden) float32 last-token features, computed in length-sorted batches (eval mode).
+    With several workers each computes every n-th row's and they are summed into the whole table."""
+    rank, world = _rank_and_world()
+    mine = list(range(rank, len(rows), world))
+    features = torch.zeros((len(rows), model.config.hidden_size), device=model.device)
+    features[mine] = _features(model, [rows[k] for k in mine], pad_id, batch_size, bf16).to(model.device)
+    _sum_over_workers([features])
+    return features.cpu()
+
+
+def _features(model: LDLRewardModel, rows: Sequence[list[int]], pad_id: int, batch_size: int, bf16: bool) -> torch.Tensor:
+    """(len(rows), hidden) float32 features of ``rows`` on the CPU, computed here."""
     model.eval()
     device = model.device
     order = sorted(range(len(rows)), key=lambda k: len(rows[k]))
@@ -78,8 +123,32 @@ def cached_features(model: LDLRewardModel, rows: Sequence[list[int]], pad_id: in
     return features
 
 
+def _start_from_rank_zero(model: torch.nn.Module) -> None:
+    """Every worker takes rank 0's weights (as DDP does), whatever its own initialisation."""
+    import torch.distributed as dist
+
+    if _rank_and_world()[1] > 1:
+        for tensor in model.state_dict().values():
+            dist.broadcast(tensor, 0)
+
+
+def _summed_gradients(parameters: Sequence[torch.nn.Parameter], loss: torch.Tensor) -> torch.Tensor:
+    """Sum the gradients of ``parameters`` over the workers (a worker without rows adds zeros);
+    returns ``loss`` summed likewise (alone: both unchanged)."""
+    loss = loss.detach().clone()
+    if _rank_and_world()[1] > 1:
+        for parameter in parameters:
+            if parameter.grad is None:
+                parameter.grad = torch.zeros_like(parameter)
+        _sum_over_workers([parameter.grad for parameter in parameters] + [loss])
+    return loss
+
+
 def train_attributes(config: LDLAttributeConfig, rated: Sequence[RatedResponse], target: Path) -> dict[str, Any]:
-    """Stage 1: fit the distribution heads (and the backbone when ``train_backbone``) to ``rated``; save to ``target``."""
+    """Stage 1: fit the distribution heads (and the backbone when ``train_backbone``) to ``rated``; save to ``target``.
+
+    As one worker of a torch.distributed group, each step's batch is split between the workers
+    (every n-th row), their gradients are summed and rank 0 saves the model."""
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     if not rated:
@@ -94,8 +163,9 @@ def train_attributes(config: LDLAttributeConfig, rated: Sequence[RatedResponse],
     path = resolve_model(config.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     spec = LDLSpec(list(config.attributes), config.low, config.high, config.bins, config.sigma)
-    model = LDLRewardModel.from_base(path, spec).to(_device())
-    bf16 = _use_bf16(config.bf16)
+    model = LDLRewardModel.from_base(path, spec).to(_device(config.resolved_use_gpu()))
+    _start_from_rank_zero(model)
+    bf16 = _use_bf16(config.bf16, model.device)
     values = scale_values(config.low, config.high, config.bins)
     ratings = torch.tensor([[item.ratings[name] for name in config.attributes] for item in rated])
     targets = discrete_gaussian(ratings, values, config.sigma).to(model.device)
@@ -113,28 +183,47 @@ def train_attributes(config: LDLAttributeConfig, rated: Sequence[RatedResponse],
     total = steps_per_epoch * config.epochs
     schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
     generator = torch.Generator().manual_seed(config.seed)
+    rank, world = _rank_and_world()
+    trained = [parameter for group in optimizer.param_groups for parameter in group["params"]]
     losses = []
     model.train()
     for _ in range(config.epochs):
         order = torch.randperm(len(rows), generator=generator).tolist()
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            if features is None:
-                ids, mask = _padded([rows[k] for k in batch], pad_id, model.device)
-                with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
-                    batch_features = model.features(ids, mask)
-            else:
-                batch_features = features[batch]
-            loss = kl_loss(model.attribute_log_probs(batch_features), targets[batch])
-            loss.backward()
+            mine = batch[rank::world]
+            loss = torch.zeros((), device=model.device)
+            if mine:
+                if features is None:
+                    ids, mask = _padded([rows[k] for k in mine], pad_id, model.device)
+                    with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
+                        batch_features = model.features(ids, mask)
+                else:
+                    batch_features = features[mine]
+                # this worker's share of the batch mean; summed over the workers, the batch mean
+                loss = kl_loss(model.attribute_log_probs(batch_features), targets[mine]) * (len(mine) / len(batch))
+                loss.backward()
+            loss = _summed_gradients(trained, loss)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(round(loss.item(), 6))
-    publish_model(model.eval(), tokenizer, target, dtype=getattr(torch, config.save_dtype))
+    if rank == 0:
+        publish_model(model.eval(), tokenizer, target, dtype=getattr(torch, config.save_dtype))
     return {"responses": len(rows), "steps": len(losses), "first_loss": losses[0], "last_loss": losses[-1],
             "epoch_losses": _epoch_means(losses, steps_per_epoch), "bf16": bf16,
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def run_attributes(config: LDLAttributeConfig, dataset, output_dir: str | os.PathLike) -> dict[str, Any]:
+    """Stage 1 as one Ray Train worker (the ``run`` of :func:`gram_rr.training.distributed.train_distributed`):
+    the rated responses of ``dataset`` (:func:`rated_dataset`) into ``output_dir/attributes``; rank 0
+    writes ``output_dir/metrics.json`` (``{"attributes": ...}``, as :func:`train_ldl` does)."""
+    out = Path(output_dir)
+    stage1 = train_attributes(config, rated_from_dataset(dataset), out / ATTRIBUTES_SUBDIR)
+    if _rank_and_world()[0] == 0:
+        write_json(out / METRICS_FILE, {"attributes": stage1})
+    return stage1
 
 
 def _epoch_means(losses: list[float], per_epoch: int) -> list[float]:
@@ -153,7 +242,7 @@ def train_gating(
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = LDLRewardModel.from_pretrained(folder, dtype=torch.float32).to(_device())
+    model = LDLRewardModel.from_pretrained(folder, dtype=torch.float32).to(_device(torch.cuda.is_available()))
     model.requires_grad_(False)
     model.gate.requires_grad_(True)
     triples = preference_triples(pairs)
@@ -171,7 +260,7 @@ def train_gating(
                 rows.append(response_ids(tokenizer, question, response, config.max_length))
             sides.append(unique[key])
         index.append(sides)
-    bf16 = _use_bf16(config.bf16)
+    bf16 = _use_bf16(config.bf16, model.device)
     features = cached_features(model, rows, _pad_id(tokenizer), config.feature_batch_size, bf16).to(model.device)
     pair_index = torch.tensor(index, device=model.device)
 
@@ -218,7 +307,9 @@ def train_ldl(
     pairs: Sequence[PreferencePair],
     output_dir: str | os.PathLike,
 ) -> dict[str, Any]:
-    """Both stages into ``output_dir``; returns the metrics (also in ``metrics.json``), finished stages skipped."""
+    """Both stages into ``output_dir``; returns the metrics (also in ``metrics.json``), finished stages skipped.
+    Stage 1 runs through Ray Train when ``attributes.num_workers > 1`` (the rated responses are saved
+    under ``output_dir/dataset`` for the workers, Ray's records under ``output_dir/ray``)."""
     out = Path(output_dir).resolve()
     metrics_path = out / METRICS_FILE
     metrics: dict[str, Any] = {}
@@ -226,8 +317,13 @@ def train_ldl(
         metrics = json.loads(metrics_path.read_text())
     stage1, final = out / ATTRIBUTES_SUBDIR, out / MODEL_SUBDIR
     if not is_complete(stage1) or "attributes" not in metrics:
-        metrics = {"attributes": train_attributes(attributes, rated, stage1)}
-        write_json(metrics_path, metrics)
+        if attributes.num_workers > 1:
+            from gram_rr.training.distributed import train_distributed
+
+            metrics = train_distributed(attributes, rated_dataset(rated), out, run=run_attributes)
+        else:
+            metrics = {"attributes": train_attributes(attributes, rated, stage1)}
+            write_json(metrics_path, metrics)
     if not is_complete(final) or "gating" not in metrics:
         metrics["gating"] = train_gating(gating, stage1, pairs, final, attributes.save_dtype)
         write_json(metrics_path, metrics)

@@ -20,8 +20,23 @@ def cpu_supports_bf16() -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
+class RayWorkers:
+    """What Ray Train reserves for each worker of a config with ``num_workers``, ``cpus_per_worker`` and
+    ``use_gpu`` fields (:class:`TrainConfig`, :class:`gram_rr.ldl.LDLAttributeConfig`)."""
+
+    def resolved_cpus_per_worker(self) -> int:
+        if self.cpus_per_worker is not None:
+            return self.cpus_per_worker
+        return max(1, (os.cpu_count() or 1) // self.num_workers)
+
+    def resolved_use_gpu(self) -> bool:
+        import torch
+
+        return torch.cuda.is_available() if self.use_gpu is None else self.use_gpu
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(RayWorkers):
     """Supervised fine-tuning of a prover or a reasoner (the role only changes the examples)."""
 
     model: str = field(default="smollm2-135m-instruct", metadata={"help": "Model name (see gram_rr.models) or local folder to fine-tune."})
@@ -76,16 +91,6 @@ class TrainConfig:
             raise ValueError(f"decision_token_weight must be > 0, got {self.decision_token_weight}")
         if isinstance(self.report_to, str):
             self.report_to = [self.report_to]
-
-    def resolved_cpus_per_worker(self) -> int:
-        if self.cpus_per_worker is not None:
-            return self.cpus_per_worker
-        return max(1, (os.cpu_count() or 1) // self.num_workers)
-
-    def resolved_use_gpu(self) -> bool:
-        import torch
-
-        return torch.cuda.is_available() if self.use_gpu is None else self.use_gpu
 
     def resolved_bf16(self) -> bool:
         import torch

@@ -1,4 +1,5 @@
-"""Run the same training (SFT, or a scalar reward model's) as N data-parallel workers through Ray Train's TorchTrainer."""
+"""Run the same training (SFT, a Bradley-Terry reward model's or LDL's stage 1) as N data-parallel workers
+through Ray Train's TorchTrainer."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from gram_rr.ray_session import RaySession
-from gram_rr.training.config import TrainConfig
+from gram_rr.training.config import RayWorkers
 from gram_rr.training.sft import METRICS_FILE, run_sft
 
 DATASET_SUBDIR = "dataset"
 
 
 def _worker(loop_config: dict[str, Any]) -> None:
-    """One Ray Train worker: the process group is set up; train one rank with the HF Trainer."""
+    """One Ray Train worker: the process group is set up; train one rank with ``loop_config["run"]``."""
     from datasets import load_from_disk
 
     config = loop_config["config_class"](**loop_config["config"])
@@ -29,12 +30,15 @@ def _worker(loop_config: dict[str, Any]) -> None:
 
 
 def train_distributed(
-    config: TrainConfig, dataset, output_dir: str | os.PathLike, run: Callable[..., dict[str, Any]] = run_sft
+    config: RayWorkers, dataset, output_dir: str | os.PathLike, run: Callable[..., dict[str, Any]] = run_sft
 ) -> dict[str, Any]:
     """Train ``config.num_workers`` ranks (gloo DDP on CPUs, NCCL on GPUs; FSDP/ZeRO-3 by ``strategy``).
 
-    Each rank calls ``run(config, dataset, output_dir)`` (:func:`run_sft`, or
-    :func:`gram_rr.training.reward.run_reward` for a scalar reward model).
+    Each rank calls ``run(config, dataset, output_dir)`` (:func:`run_sft`,
+    :func:`gram_rr.training.reward.run_reward` for a scalar reward model, or
+    :func:`gram_rr.ldl.train.run_attributes` for LDL's stage 1). ``config`` is a dataclass with
+    ``num_workers``, ``cpus_per_worker``, ``use_gpu``, ``ray_address`` and ``num_threads``
+    (:class:`gram_rr.training.config.TrainConfig`, :class:`gram_rr.ldl.LDLAttributeConfig`).
 
     The dataset is saved under ``output_dir/dataset`` for the workers to read, so on a
     multi-node cluster ``output_dir`` must be on storage every node sees. Rank 0 writes the
