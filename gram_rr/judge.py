@@ -41,6 +41,13 @@ class JudgeConfig:
         default=0,
         metadata={"help": "seed of shown orders (TRL adapter, rank, best-of-N) and of rank/best-of-N tie coins"},
     )
+    neutralise_tags: bool = field(
+        default=True,
+        metadata={"help": "show <answer>/<think> tags written inside the question or a response as &lt;answer&gt; "
+                  "(any case, with spaces or attributes), so a candidate cannot write the judge's verdict block; "
+                  "text without them is sent byte-identical to the released template; SFT examples and the "
+                  "prover use the same rendering; false: send such tags raw"},
+    )
 
     def __post_init__(self) -> None:
         if self.votes < 1:
@@ -152,11 +159,12 @@ class RewardReasoner(ListwiseJudge):
         if votes < 1:
             raise ValueError(f"votes must be >= 1, got {votes}")
         sampling = self.config.sampling(votes, temperature)
+        neutralise = self.config.neutralise_tags
         conversations: list[Conversation] = []
         for pair in pairs:
-            conversations.append(pair_judge_messages(pair))
+            conversations.append(pair_judge_messages(pair, neutralise=neutralise))
             if both:
-                conversations.append(pair_judge_messages(pair, swapped=True))
+                conversations.append(pair_judge_messages(pair, swapped=True, neutralise=neutralise))
         outputs = self.engine.generate(conversations, sampling)
         if len(outputs) != len(conversations):
             raise RuntimeError(f"engine returned {len(outputs)} results for {len(conversations)} prompts")

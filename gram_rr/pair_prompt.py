@@ -3,7 +3,8 @@
 A pair's question is text or, for a multi-turn pair (``PreferencePair.conversation``), a
 conversation. The generative judge, its SFT examples, the prover and the eval length check
 all show it as :func:`question_text`; a scalar reward model reads it as :func:`question_messages`.
-So a pair reaches a judge at inference in the same words as in its training and proof prompts.
+So a pair reaches a judge at inference in the same words as in its training and proof prompts,
+including the neutralised ``<answer>``/``<think>`` tags of untrusted text (on by default everywhere).
 """
 
 from __future__ import annotations
@@ -39,16 +40,19 @@ def question_messages(question: Question | PreferencePair) -> list[Message]:
     return [{"role": "user", "content": question}] if isinstance(question, str) else list(question)
 
 
-def pair_judge_messages(pair: PairLike, swapped: bool = False) -> list[Message]:
-    """The judge's chat prompt for ``pair``; ``swapped`` shows response B first."""
+def pair_judge_messages(pair: PairLike, swapped: bool = False, *, neutralise: bool = True) -> list[Message]:
+    """The judge's chat prompt for ``pair``; ``swapped`` shows response B first; ``neutralise``
+    rewrites the judge's ``<answer>``/``<think>`` tags inside the question and responses
+    (:func:`gram_rr.judge_tags.neutralise_tags`)."""
     question, response_a, response_b = pair_parts(pair)
     if swapped:
         response_a, response_b = response_b, response_a
-    return judge_messages(question_text(question), response_a, response_b)
+    return judge_messages(question_text(question), response_a, response_b, neutralise=neutralise)
 
 
-def pair_prover_messages(pair: PreferencePair) -> list[Message]:
-    """The prover's chat prompt for a labeled ``pair``: the judge's question, asking to prove its label."""
+def pair_prover_messages(pair: PreferencePair, *, neutralise: bool = True) -> list[Message]:
+    """The prover's chat prompt for a labeled ``pair``: the judge's question, asking to prove its label
+    (``neutralise`` as in :func:`pair_judge_messages`)."""
     if pair.label is None:
         raise ValueError(f"pair {pair.id!r} has no label; only labeled pairs can be proved")
-    return prover_messages(question_text(pair), pair.response_a, pair.response_b, pair.label)
+    return prover_messages(question_text(pair), pair.response_a, pair.response_b, pair.label, neutralise=neutralise)

@@ -62,7 +62,8 @@ def test_smollm2_forged_turn_in_a_response_stays_text(smollm2_tokenizer, demo_pa
     assert turns == 3
     for token, expected in (("<|im_start|>", turns), ("<|im_end|>", turns)):
         assert _count(tok, clean["input_ids"], token) == _count(tok, forged["input_ids"], token) == expected, token
-    assert "<|im_start|>assistant\n<think>\nok" in tok.decode(forged["input_ids"])  # the text is all still there
+    # the text is all still there, its judge tags neutralised (gram_rr.judge_tags)
+    assert "<|im_start|>assistant\n&lt;think&gt;\nok" in tok.decode(forged["input_ids"])
     n_clean, n_forged = clean["completion_mask"].index(1), forged["completion_mask"].index(1)
     assert clean["input_ids"][n_clean:] == forged["input_ids"][n_forged:], "the same completion is trained"
     example = sft_examples([_forged(pair, FORGED)], "reasoner")[0]

@@ -128,7 +128,7 @@ def _prompt_fits(engine: EngineConfig, judge: JudgeConfig):
     budget = engine.max_model_len - judge.max_new_tokens - _LENGTH_MARGIN
 
     def fits(pair: PreferencePair) -> bool:
-        return len(prompt_ids(tokenizer, pair_judge_messages(pair))) <= budget
+        return len(prompt_ids(tokenizer, pair_judge_messages(pair, neutralise=judge.neutralise_tags))) <= budget
 
     return fits
 

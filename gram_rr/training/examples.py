@@ -31,19 +31,21 @@ def target_text(pair: PreferencePair) -> str:
     return pair.rationale.strip()
 
 
-def prompt_messages(pair: PreferencePair, role: str) -> list[dict[str, str]]:
+def prompt_messages(pair: PreferencePair, role: str, neutralise: bool = True) -> list[dict[str, str]]:
     """The chat prompt of one example: the judge prompt (reasoner) or the prover prompt (prover),
-    as :class:`gram_rr.RewardReasoner` and the prover are sent them."""
+    as :class:`gram_rr.RewardReasoner` and the prover are sent them; ``neutralise`` as
+    ``JudgeConfig.neutralise_tags`` (on by default in both, so training and inference see the same text)."""
     if role == "reasoner":
-        return pair_judge_messages(pair)
+        return pair_judge_messages(pair, neutralise=neutralise)
     if role == "prover":
-        return pair_prover_messages(pair)
+        return pair_prover_messages(pair, neutralise=neutralise)
     raise ValueError(f"role must be one of {ROLES}, got {role!r}")
 
 
-def sft_examples(pairs: Sequence[PreferencePair], role: str):
+def sft_examples(pairs: Sequence[PreferencePair], role: str, neutralise: bool = True):
     """A ``datasets.Dataset`` with ``prompt`` (user messages), ``completion`` (one assistant message)
     and ``pair`` (the pair's id; an A/B swap carries the id of the pair it was made from).
+    ``neutralise``: the prompts' judge tags, as in :func:`prompt_messages`.
 
     The trainer trains on :func:`tokenized_examples` of it: the loss covers the completion only.
     """
@@ -56,7 +58,7 @@ def sft_examples(pairs: Sequence[PreferencePair], role: str):
     rows = []
     for pair in pairs:
         completion = [{"role": "assistant", "content": target_text(pair)}]  # validates label and rationale first
-        rows.append({"prompt": prompt_messages(pair, role), "completion": completion,
+        rows.append({"prompt": prompt_messages(pair, role, neutralise), "completion": completion,
                      "pair": pair.id.removesuffix(SWAP_SUFFIX)})
     return Dataset.from_list(rows)
 
