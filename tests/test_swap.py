@@ -352,3 +352,44 @@ def test_stage0_passes_train_each_from_the_last_with_its_own_seed(tmp_path, monk
     run.close()
     assert calls == [(str(work / "pass-2" / "model"), 2, 4)]
     assert info["passes"] == [{"run": "old 1"}, {"run": "old 2"}, {"run": 1}]
+
+
+def test_round_learning_rate_applies_to_rounds_and_control_not_stage0(tmp_path, monkeypatch):
+    """round_learning_rate=2e-5: reasoner 0 trains at reasoner_train's rate, round 1 and the control at 2e-5."""
+    from gram_rr.atomic import mark_complete
+    from gram_rr.data.io import write_pairs
+    from gram_rr.selftrain import stages
+    from gram_rr.selftrain.recipe import SelfTrainRecipe
+    from gram_rr.selftrain.rundir import RunDirectory
+    from gram_rr.training.config import TrainResult
+
+    rates = []
+
+    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+        rates.append(config.learning_rate)
+        model = Path(output_dir) / "model"
+        model.mkdir(parents=True)
+        mark_complete(model)
+        return TrainResult(model_dir=str(model), metrics={})
+
+    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
+    proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AB"[i % 2],
+                             rationale="Response A is right." if i % 2 == 0 else "Response A is wrong.") for i in range(4)]
+    run = RunDirectory(tmp_path / "run", "hash", {})
+    for stage in ("proofs-0", "proofs-1"):
+        run.path(stage).mkdir(parents=True)
+        write_pairs(run.path(stage) / "proved.jsonl", proved)
+    recipe = SelfTrainRecipe(use_ray=False, order_augment="prove", reasoner_includes_seed=False, rounds=1,
+                             round_learning_rate=2e-5)
+    recipe.reasoner_train.learning_rate = 1e-4
+    pipeline = stages.Pipeline(recipe, run=run)
+    for k in (0, 1):
+        work = tmp_path / f"work-{k}"
+        work.mkdir()
+        run.finish(f"reasoner-{k}", work, pipeline._train_reasoner(work, k))
+    control = tmp_path / "control"
+    control.mkdir()
+    pipeline._train_control(control)
+    run.close()
+    assert rates == [1e-4, 2e-5, 2e-5]
+    assert recipe.reasoner_train.learning_rate == 1e-4  # the recipe itself is not changed

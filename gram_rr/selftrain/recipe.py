@@ -124,6 +124,12 @@ class SelfTrainRecipe:
     replay: int = field(
         default=32, metadata={"range": (0, None), "help": "with reasoner_init=continue: earlier examples mixed into each round's new data"}
     )
+    round_learning_rate: float | None = field(
+        default=None,
+        metadata={"range": (0.0, None), "help": "peak learning rate of every round's reasoner SFT and of the control "
+                  "(null: reasoner_train.learning_rate). A reasoner that continues from a converged stage 0 needs "
+                  "a smaller step than one trained from the base model"},
+    )
     reasoner_includes_seed: bool = field(default=True, metadata={"help": "stage 0 reasoner also trains on the seed rationales"})
     stage0_passes: int = field(
         default=1,

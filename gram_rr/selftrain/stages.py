@@ -34,7 +34,7 @@ from gram_rr.selftrain.filters import PREDICTION_DROPS, drop_label_surplus, keep
 from gram_rr.selftrain.proofs import ProofCounts, best_proofs, proved_pairs
 from gram_rr.selftrain.recipe import PredictConfig, SelfTrainRecipe
 from gram_rr.selftrain.rundir import RunDirectory
-from gram_rr.train import sft_examples, train_sft
+from gram_rr.train import TrainConfig, sft_examples, train_sft
 from gram_rr.verdict import FLIP, Verdict
 
 
@@ -346,7 +346,8 @@ class Pipeline:
         earlier_passes = self._earlier_stage0_passes(work, base, examples) if k == 0 else []
         if earlier_passes:
             base = str(work / f"pass-{len(earlier_passes)}" / "model")
-        info = self._train(work, "reasoner", base, examples, r.reasoner_train, seed_offset=len(earlier_passes))
+        config = r.reasoner_train if k == 0 else self._round_train_config()
+        info = self._train(work, "reasoner", base, examples, config, seed_offset=len(earlier_passes))
         for number in range(1, len(earlier_passes) + 1):  # only the last pass's model is kept
             shutil.rmtree(work / f"pass-{number}", ignore_errors=True)
         info.update(new=len(new), merged=len(merged), dropped_label_surplus=before - len(examples), trained_from=trained_from)
@@ -370,6 +371,13 @@ class Pipeline:
             base = str(pass_work / "model")
         return metrics
 
+    def _round_train_config(self) -> TrainConfig:
+        """The reasoner SFT settings of the rounds and the control: stage 0's, at ``round_learning_rate``."""
+        r = self.recipe
+        if r.round_learning_rate is None:
+            return r.reasoner_train
+        return dataclasses.replace(r.reasoner_train, learning_rate=r.round_learning_rate)
+
     def _train_control(self, work: Path) -> dict[str, Any]:
         """What the rounds' training compute buys without pseudo-labels.
 
@@ -388,7 +396,7 @@ class Pipeline:
         pairs: list[PreferencePair] = []
         while len(pairs) < count:
             pairs += rng.sample(stage0, min(len(stage0), count - len(pairs)))
-        info = self._train(work, "reasoner", base, pairs, r.reasoner_train)
+        info = self._train(work, "reasoner", base, pairs, self._round_train_config())
         info.update(matches_rounds_pairs=count, drawn_from=f"{stage_names.reasoner(0)} training set")
         return info
 
