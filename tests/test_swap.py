@@ -306,6 +306,26 @@ def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained
         assert all(p in proved for p in kept)  # nothing swapped or rewritten
 
 
+def _recording_train_sft(record):
+    """A stand-in for ``train_sft``: calls ``record(config, dataset)`` and makes a complete empty model folder."""
+    from gram_rr.atomic import mark_complete
+    from gram_rr.training.config import TrainResult
+
+    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+        metrics = record(config, dataset)
+        model = Path(output_dir) / "model"
+        model.mkdir(parents=True)
+        mark_complete(model)
+        return TrainResult(model_dir=str(model), metrics=metrics)
+
+    return fake_train_sft
+
+
+def _proved_pairs(n=4):
+    return [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AB"[i % 2],
+                           rationale="Response A is right." if i % 2 == 0 else "Response A is wrong.") for i in range(n)]
+
+
 def test_stage0_passes_train_each_from_the_last_with_its_own_seed(tmp_path, monkeypatch):
     """stage0_passes=3: three SFT runs on the same set, chained base -> pass-1 -> pass-2 -> model, seeds 0, 1, 2;
     only the last model is kept, and a rerun does not retrain a pass whose model is complete."""
@@ -314,20 +334,15 @@ def test_stage0_passes_train_each_from_the_last_with_its_own_seed(tmp_path, monk
     from gram_rr.selftrain import stages
     from gram_rr.selftrain.recipe import SelfTrainRecipe
     from gram_rr.selftrain.rundir import RunDirectory
-    from gram_rr.training.config import TrainResult
 
     calls = []
 
-    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+    def record(config, dataset):
         calls.append((config.model, config.seed, len(dataset)))
-        model = Path(output_dir) / "model"
-        model.mkdir(parents=True)
-        mark_complete(model)
-        return TrainResult(model_dir=str(model), metrics={"run": len(calls)})
+        return {"run": len(calls)}
 
-    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
-    proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AB"[i % 2],
-                             rationale="Response A is right." if i % 2 == 0 else "Response A is wrong.") for i in range(4)]
+    monkeypatch.setattr(stages, "train_sft", _recording_train_sft(record))
+    proved = _proved_pairs()
     run = RunDirectory(tmp_path / "run", "hash", {})
     run.path("proofs-0").mkdir(parents=True)
     write_pairs(run.path("proofs-0") / "proved.jsonl", proved)
@@ -356,25 +371,19 @@ def test_stage0_passes_train_each_from_the_last_with_its_own_seed(tmp_path, monk
 
 def test_round_learning_rate_applies_to_rounds_and_control_not_stage0(tmp_path, monkeypatch):
     """round_learning_rate=2e-5: reasoner 0 trains at reasoner_train's rate, round 1 and the control at 2e-5."""
-    from gram_rr.atomic import mark_complete
     from gram_rr.data.io import write_pairs
     from gram_rr.selftrain import stages
     from gram_rr.selftrain.recipe import SelfTrainRecipe
     from gram_rr.selftrain.rundir import RunDirectory
-    from gram_rr.training.config import TrainResult
 
     rates = []
 
-    def fake_train_sft(config, dataset, output_dir, use_ray=False):
+    def record(config, dataset):
         rates.append(config.learning_rate)
-        model = Path(output_dir) / "model"
-        model.mkdir(parents=True)
-        mark_complete(model)
-        return TrainResult(model_dir=str(model), metrics={})
+        return {}
 
-    monkeypatch.setattr(stages, "train_sft", fake_train_sft)
-    proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AB"[i % 2],
-                             rationale="Response A is right." if i % 2 == 0 else "Response A is wrong.") for i in range(4)]
+    monkeypatch.setattr(stages, "train_sft", _recording_train_sft(record))
+    proved = _proved_pairs()
     run = RunDirectory(tmp_path / "run", "hash", {})
     for stage in ("proofs-0", "proofs-1"):
         run.path(stage).mkdir(parents=True)
