@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gram_rr.data.columns import add_column_arguments
+from gram_rr.data.distractors import add_distractors
 from gram_rr.data.swap import ORDER_AUGMENT_MODES, augment_with_swaps
 from gram_rr.training.config import TrainConfig, TrainResult
 from gram_rr.training.examples import ROLES, sft_examples
 from gram_rr.training.sft import MODEL_SUBDIR, finished_result, run_sft
 
-__all__ = ["TrainConfig", "TrainResult", "sft_examples", "train_sft", "main"]
+__all__ = ["TrainConfig", "TrainResult", "sft_examples", "train_sft", "with_role_distractors", "main"]
 SCALAR_ROLES = ("scalar", "ldl")
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,14 @@ def train_sft(config: TrainConfig, dataset, output_dir: str | os.PathLike, use_r
         else:
             metrics = run_sft(config, dataset, out)
     return TrainResult(model_dir=str(out / MODEL_SUBDIR), metrics=metrics)
+
+
+def with_role_distractors(pairs: list, role: str, config: TrainConfig) -> tuple[list, dict[str, int]]:
+    """``pairs`` with ``config.distractor_share`` of them carrying a self-claimed verdict (reasoner only;
+    :func:`gram_rr.data.distractors.add_distractors`) and the counts; a prover config asking for them is refused."""
+    if config.distractor_share and role != "reasoner":
+        raise ValueError(f"distractor_share is for the reasoner's training data; the {role} got {config.distractor_share}")
+    return add_distractors(pairs, config.distractor_share, seed=config.seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,9 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs, swaps = augment_with_swaps(data, args.order_augment, seed=config.seed)
     order_augment = {"mode": args.order_augment, **swaps, "examples": len(pairs)}
     print(f"order augmentation: {json.dumps(order_augment)}", file=sys.stderr)
+    pairs, distractors = with_role_distractors(pairs, args.role, config)
     result = train_sft(config, sft_examples(pairs, args.role), args.output)
     summary = {k: v for k, v in result.metrics.items() if k != "losses"}
-    print(json.dumps({"model_dir": result.model_dir, "order_augment": order_augment, **summary}, indent=2))
+    print(json.dumps({"model_dir": result.model_dir, "order_augment": order_augment, "distractors": distractors,
+                      **summary}, indent=2))
     return 0
 
 

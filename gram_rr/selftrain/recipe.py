@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from gram_rr.config import from_dict, load_yaml, to_dict
+from gram_rr.config import ConfigError, from_dict, load_yaml, to_dict
 from gram_rr.engines.config import EngineConfig
 from gram_rr.recipes import resolve_recipe
 from gram_rr.train import TrainConfig
@@ -109,6 +109,14 @@ class EvalConfig:
     baseline: bool = field(default=True, metadata={"help": "also evaluate the untrained model first"})
 
 
+def _prover_section(config: TrainConfig, key: str) -> TrainConfig:
+    """The prover reads the label from its prompt: distractor payloads are for the reasoner only."""
+    if config.distractor_share:
+        raise ConfigError(f"{key}.distractor_share: {config.distractor_share} given; the prover takes none "
+                          "(set reasoner_train.distractor_share instead)")
+    return config
+
+
 @dataclass
 class SelfTrainRecipe:
     """GRAM-R2 self-training: prover, stage 0, then `rounds` rounds on unlabeled data."""
@@ -164,7 +172,7 @@ class SelfTrainRecipe:
     )
     data: DataConfig = field(default_factory=DataConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
-    prover_train: TrainConfig = field(default_factory=TrainConfig)
+    prover_train: TrainConfig = field(default_factory=TrainConfig, metadata={"check": _prover_section})
     reasoner_train: TrainConfig = field(default_factory=TrainConfig)
     proofs: ProofConfig = field(default_factory=ProofConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
@@ -197,6 +205,7 @@ def recipe_hash(recipe: SelfTrainRecipe) -> str:
         for key in keys:
             values[section].pop(key)
     for section in ("prover_train", "reasoner_train"):
-        if not values[section]["trl"]:
-            del values[section]["trl"]  # an empty pass-through keeps the hash of runs begun before it existed
+        for key in ("trl", "distractor_share"):  # unset, they keep the hash of runs begun before they existed
+            if not values[section][key]:
+                del values[section][key]
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

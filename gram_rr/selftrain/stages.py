@@ -34,7 +34,7 @@ from gram_rr.selftrain.filters import PREDICTION_DROPS, drop_label_surplus, keep
 from gram_rr.selftrain.proofs import ProofCounts, best_proofs, proved_pairs
 from gram_rr.selftrain.recipe import PredictConfig, SelfTrainRecipe
 from gram_rr.selftrain.rundir import RunDirectory
-from gram_rr.train import TrainConfig, sft_examples, train_sft
+from gram_rr.train import TrainConfig, sft_examples, train_sft, with_role_distractors
 from gram_rr.verdict import FLIP, Verdict
 
 
@@ -219,6 +219,7 @@ class Pipeline:
             examples, swaps = pairs, {"proved_swaps": sum(p.id.endswith(SWAP_SUFFIX) for p in pairs)}
         else:
             examples, swaps = augment_with_swaps(pairs, self.recipe.order_augment, seed=self.recipe.seed)
+        examples, distractors = with_role_distractors(examples, role, config)
         result = train_sft(config, sft_examples(examples, role), work / "train", use_ray=self.recipe.use_ray)
         if (work / "model").exists():  # an earlier attempt moved its model here, then was killed
             shutil.rmtree(work / "model")
@@ -232,6 +233,7 @@ class Pipeline:
         trained_by = f"Ray Train, {config.num_workers} worker(s)" if on_ray else "driver process"
         return {
             "pairs": len(pairs), "examples": len(examples), "order_augment": {"mode": self.recipe.order_augment, **swaps},
+            "distractors": distractors,
             "trained_by": trained_by, "metrics": metrics,
         }
 
