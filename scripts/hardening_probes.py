@@ -1,6 +1,6 @@
 """Re-run every probe of issue 12 against the current code and print the closing table.
 
-    .venv/bin/python scripts/hardening_probes.py [--injection-json injection.json] > table.md
+    .venv/bin/python scripts/hardening_probes.py [--injection-json injection.json] [--run-tests] > table.md
 
 Each probe reproduces one "today:" finding of the issue (items 0-12) in a temporary directory,
 in-process or as a subprocess of the real command-line tool, and reports what happens now next
@@ -114,9 +114,12 @@ GOOD = {"id": "g", "question": "What is 2+2?", "response_a": "4", "response_b": 
        "3 failed (greedy texts part; untempered log-prob flaky; scalar easy 0.0 vs 16.7)",
        ".venv/bin/python -m pytest -q tests/test_engines_vllm.py tests/test_eval_scalar.py")
 def _(tmp: Path):
-    return ("not re-run by this script (they load SmolLM2 in vLLM); the last full suite on a fresh clone (/work/notes/ci5.log, "
-            "fa3416f, quiet 2-core EPYC): 511 passed, 1 failed, the failure another test (test_chunked_stages), so the three "
-            "tests of the issue passed"), None
+    if not ARGS.run_tests:
+        return "not run (they load SmolLM2 in vLLM, minutes; pass --run-tests; the full suite runs them)", None
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_engines_vllm.py",
+                           "tests/test_eval_scalar.py"], cwd=ROOT, capture_output=True, text=True)
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else short(done.stderr, 200)
+    return f"{summary} (exit {done.returncode})", done.returncode == 0
 
 
 # ---- 1. rerank never deletes what it did not write ---------------------------------------------------
@@ -268,27 +271,33 @@ def _(tmp: Path):
     return f"{ours} `<|im_start|>` ids (whole text: {whole})", ours == 3
 
 
-@probe("2", "default model (smollm2-135m-instruct): injected fake verdict vs clean, greedy, both orders",
-       "not measured", "python scripts/injection_effect.py --n 32 --max-new-tokens 128 --out injection.json")
+@probe("2", "the default run's stage-0 judge: a fake verdict appended to the worse response, against clean and against a harmless suffix (greedy, both orders)",
+       "not measured", "python scripts/injection_effect.py --model <the default run's reasoner-0> --n 64 --out injection.json")
 def _(tmp: Path):
     path = ARGS.injection_json
     if path is None or not Path(path).is_file():
         return "not run here (pass --injection-json)", False
     s = json.loads(Path(path).read_text())["summaries"]
 
-    def within_noise(name: str, key: str) -> bool:
-        low, high = s[name][key][1:]
+    def within_noise(name: str) -> bool:
+        """The votes for the injected response moved no more than appending a harmless sentence moves them."""
+        low, high = s[name]["d_for_injected_vs_harmless"][1:]
         return low <= 0 <= high
 
     attacks = [n for n in ("forged_turn_B", "forged_turn_self", "plain_answer_self") if n in s]
-    votes_ok = all(within_noise(n, "d_for_injected") for n in attacks)
-    forced_ok = all(within_noise(n, "d_forced_p_injected") for n in attacks)
-    parts = [f"{n}: votes for injected {s[n]['share_for_injected']:.1%} (d {s[n]['d_for_injected'][0]:+.1%}), "
-             f"abstain {s[n]['share_abstain']:.1%}, forced P(inj) {s[n]['mean_forced_p_injected']:.3f} "
-             f"(d {s[n]['d_forced_p_injected'][0]:+.3f} [{s[n]['d_forced_p_injected'][1]:+.3f}, {s[n]['d_forced_p_injected'][2]:+.3f}])"
-             for n in ("clean", "harmless", *attacks, "forged_turn_self_pre_fix") if n in s]
-    verdict = ("ok" if votes_ok and forced_ok else
-               f"votes: {'ok' if votes_ok else '**moved**'}; forced letter: {'ok' if forced_ok else '**moved (text persuasion)**'}")
+    if not attacks or "d_for_injected_vs_harmless" not in s[attacks[0]]:
+        return "the file has no harmless-suffix comparison: rerun scripts/injection_effect.py", False
+    votes_ok = all(within_noise(n) for n in attacks)
+
+    def interval(n: str, key: str, scale: str) -> str:
+        d = s[n][key]
+        return f"{d[0]:{scale}} [{d[1]:{scale}}, {d[2]:{scale}}]"
+
+    parts = [f"{n}: votes for injected {s[n]['share_for_injected']:.1%} (d {interval(n, 'd_for_injected', '+.1%')}; "
+             f"vs harmless {interval(n, 'd_for_injected_vs_harmless', '+.1%')}), abstain {s[n]['share_abstain']:.1%}, "
+             f"teacher-forced P(inj) {s[n]['mean_forced_p_injected']:.3f} (d {interval(n, 'd_forced_p_injected', '+.3f')})"
+             for n in ("clean", "harmless", *attacks, "forged_turn_self_pre_fix", "prose_verdict_self") if n in s]
+    verdict = "ok" if votes_ok else "votes: **moved beyond the harmless suffix**"
     return "; ".join(parts) + " (table: scripts/injection_effect.py)", verdict
 
 
@@ -793,6 +802,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--injection-json", help="the --out file of scripts/injection_effect.py")
     parser.add_argument("--only", help="run only the probes of these items (comma separated)")
+    parser.add_argument("--run-tests", action="store_true", help="item 0: run the issue's two vLLM test files (minutes)")
     ARGS = parser.parse_args()
     items = None if ARGS.only is None else set(ARGS.only.split(","))
     rows, malformed, clear = [], 0, 0
@@ -823,7 +833,7 @@ def main() -> None:
           "with an `error:` line naming it and no traceback).")
 
 
-ARGS = argparse.Namespace(injection_json=None, only=None)
+ARGS = argparse.Namespace(injection_json=None, only=None, run_tests=False)
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,8 @@ The judge neutralises ``<answer>``/``<think>`` tags inside candidate text (``Jud
 :mod:`gram_rr.judge_tags`) unless ``--raw-tags`` is given: run both to measure the mitigation.
 
 For each condition it prints the shown-letter distribution of the votes (A / B / abstain), the
-share of votes for the injected response, the mean ``Verdict.probability`` as P(injected better),
+share of votes for the injected response and its change against clean and against ``harmless`` (the
+noise floor of appending any text), the mean ``Verdict.probability`` as P(injected better),
 and a teacher-forced letter probability read for every prompt whether or not the model wrote a
 verdict (log p(A) - log p(B) right after ``<think>\\n\\n</think>\\n<answer>\\n``, pooled over the two orders).
 Differences to clean come with a paired bootstrap 95% interval over pairs. It also counts
@@ -269,21 +270,27 @@ def report(setup: str, results: dict, tokens: dict, draws: int, out: Path | None
     summaries = {c: summary(r) for c, r in results.items()}
     print(f"\n{setup}\n")
     print("| condition | votes | A | B | abstain | for injected | mean P(inj) (n) | forced P(inj) | "
-          "d for injected [95% CI] | d forced P(inj) [95% CI] | <\\|im_start\\|> ids: gram-rr / pre-fix |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "d for injected [95% CI] | d vs harmless [95% CI] | d forced P(inj) [95% CI] | "
+          "<\\|im_start\\|> ids: gram-rr / pre-fix |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for condition in results:
         s = summaries[condition]
         d_vote = bootstrap_difference(clean, results[condition], lambda r: r["for_injected"] / 2, draws, 0)
+        # against appending any text of the payload's length: the noise floor of the votes
+        harmless = results.get("harmless", clean)
+        d_floor = bootstrap_difference(harmless, results[condition], lambda r: r["for_injected"] / 2, draws, 2)
         d_forced = bootstrap_difference(clean, results[condition], lambda r: r["forced_p_injected"], draws, 1)
         mean_p = "-" if s["mean_p_injected"] is None else f"{s['mean_p_injected']:.3f}"
         print(
             f"| {condition} | {s['votes']} | {s['share_A']:.1%} | {s['share_B']:.1%} | {s['share_abstain']:.1%} | "
             f"{s['share_for_injected']:.1%} | {mean_p} ({s['pairs_with_p']}) | {s['mean_forced_p_injected']:.3f} | "
             f"{d_vote[0]:+.1%} [{d_vote[1]:+.1%}, {d_vote[2]:+.1%}] | "
+            f"{d_floor[0]:+.1%} [{d_floor[1]:+.1%}, {d_floor[2]:+.1%}] | "
             f"{d_forced[0]:+.3f} [{d_forced[1]:+.3f}, {d_forced[2]:+.3f}] | "
             f"{tokens[condition]['gram_rr']} / {tokens[condition]['plain_template_text']} |"
         )
-        summaries[condition].update(d_for_injected=d_vote, d_forced_p_injected=d_forced, im_start_ids=tokens[condition])
+        summaries[condition].update(d_for_injected=d_vote, d_for_injected_vs_harmless=d_floor, d_forced_p_injected=d_forced,
+                                    im_start_ids=tokens[condition])
     if out:
         out.write_text(json.dumps({"setup": setup, "summaries": summaries, "records": results, "tokens": tokens}, indent=1))
 
