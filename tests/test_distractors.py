@@ -76,32 +76,6 @@ def test_recipe_refuses_distractors_for_the_prover_and_keeps_old_hashes():
     assert recipe_hash(load_recipe("cpu-default", ["reasoner_train.distractor_share=0.25"])) != plain
 
 
-def test_training_stage_hands_sft_the_distractors_and_records_them(tmp_path, monkeypatch, demo_pairs):
-    from gram_rr.selftrain import stages
-    from gram_rr.selftrain.recipe import SelfTrainRecipe
-    from gram_rr.train import TrainConfig
-    from gram_rr.training.config import TrainResult
-    from gram_rr.training.examples import prompt_messages
-
-    handed = []
-
-    def recording_train_sft(config, dataset, output_dir, use_ray=False):
-        handed.append(dataset)
-        (Path(output_dir) / "model").mkdir(parents=True)
-        return TrainResult(model_dir=str(Path(output_dir) / "model"), metrics={})
-
-    monkeypatch.setattr(stages, "train_sft", recording_train_sft)
-    pipeline = stages.Pipeline(SelfTrainRecipe(use_ray=False, order_augment="none"), run=None)
-    pairs = list(demo_pairs[:16])
-    info = pipeline._train(tmp_path, "reasoner", "base-model", pairs, TrainConfig(distractor_share=1.0))
-    expected, counts = add_distractors(pairs, 1.0, seed=pipeline.recipe.seed)  # the stage trains with the recipe's seed
-    assert info["distractors"] == counts and counts["distractors"] == 16
-    assert [row["prompt"] for row in handed[-1]] == [prompt_messages(p, "reasoner") for p in expected]
-    assert [row["prompt"] for row in handed[-1]] != [prompt_messages(p, "reasoner") for p in pairs]
-    with pytest.raises(ValueError, match="reasoner"):
-        pipeline._train(tmp_path / "p", "prover", "base-model", pairs, TrainConfig(distractor_share=0.5))
-
-
 def test_train_cli_prints_the_distractor_counts(tmp_path, monkeypatch, capsys, demo_pairs):
     from gram_rr import train
     from gram_rr.data import write_pairs

@@ -232,6 +232,25 @@ def test_training_stage_records_the_augmentation(tmp_path, trained):
         assert info["order_augment"] == {"mode": mode, **expected}
 
 
+def test_training_stage_hands_sft_the_distractors_and_records_them(tmp_path, trained):
+    """reasoner_train.distractor_share: the stage trains on add_distractors' pairs (the recipe's seed) and counts them."""
+    from gram_rr.data.distractors import add_distractors
+    from gram_rr.selftrain import stages
+    from gram_rr.selftrain.recipe import SelfTrainRecipe
+    from gram_rr.train import TrainConfig
+    from gram_rr.training.examples import prompt_messages
+
+    pipeline = stages.Pipeline(SelfTrainRecipe(use_ray=False, order_augment="none"), run=None)
+    pairs = load_pairs(ROOT / "data/demo/seed.jsonl")[:16]
+    info = pipeline._train(tmp_path, "reasoner", "base-model", pairs, TrainConfig(distractor_share=1.0))
+    expected, counts = add_distractors(pairs, 1.0, seed=pipeline.recipe.seed)
+    assert info["distractors"] == counts and counts["distractors"] == 16
+    assert [row["prompt"] for row in trained[-1]] == [prompt_messages(p, "reasoner") for p in expected]
+    assert [row["prompt"] for row in trained[-1]] != [prompt_messages(p, "reasoner") for p in pairs]
+    with pytest.raises(ValueError, match="reasoner"):
+        pipeline._train(tmp_path / "p", "prover", "base-model", pairs, TrainConfig(distractor_share=0.5))
+
+
 def test_train_cli_flag_augments_and_prints_counts(tmp_path, monkeypatch, capsys):
     import json
 
