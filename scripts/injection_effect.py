@@ -273,11 +273,10 @@ def report(setup: str, results: dict, tokens: dict, draws: int, out: Path | None
           "d for injected [95% CI] | d vs harmless [95% CI] | d forced P(inj) [95% CI] | "
           "<\\|im_start\\|> ids: gram-rr / pre-fix |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    harmless = results.get("harmless", clean)  # appending any text of the payload's length: the votes' noise floor
     for condition in results:
         s = summaries[condition]
         d_vote = bootstrap_difference(clean, results[condition], lambda r: r["for_injected"] / 2, draws, 0)
-        # against appending any text of the payload's length: the noise floor of the votes
-        harmless = results.get("harmless", clean)
         d_floor = bootstrap_difference(harmless, results[condition], lambda r: r["for_injected"] / 2, draws, 2)
         d_forced = bootstrap_difference(clean, results[condition], lambda r: r["forced_p_injected"], draws, 1)
         mean_p = "-" if s["mean_p_injected"] is None else f"{s['mean_p_injected']:.3f}"

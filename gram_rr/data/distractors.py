@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from gram_rr.data.records import PreferencePair
+from gram_rr.verdict import FLIP
 
 # {X}: the letter of the response that carries the payload; {Y}: the other letter.
 PAYLOADS = (
@@ -36,7 +37,7 @@ PAYLOADS = (
 
 def _with_claim(pair: PreferencePair, on: str, template: str) -> PreferencePair:
     """``pair`` with ``template`` (for the letter ``on``) appended to response ``on``; the rest unchanged."""
-    text = template.format(X=on, Y="B" if on == "A" else "A")
+    text = template.format(X=on, Y=FLIP[on])
     field = "response_a" if on == "A" else "response_b"
     metadata = {**pair.metadata, "distractor": {"on": "winner" if on == pair.label else "loser", "payload": text}}
     return replace(pair, **{field: f"{getattr(pair, field)}\n\n{text}"}, metadata=metadata)
@@ -52,13 +53,15 @@ def add_distractors(pairs: Sequence[PreferencePair], share: float, seed: int = 0
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"distractor share must be in [0, 1], got {share}")
     out, on_winner, on_loser = [], 0, 0
+    if share == 0.0:
+        return list(pairs), {"distractors": 0, "on_winner": 0, "on_loser": 0}
     for pair in pairs:
         draw = random.Random(f"{seed}:distractor:{pair.id}")
-        if pair.label is None or share == 0.0 or draw.random() >= share:
+        if pair.label is None or draw.random() >= share:
             out.append(pair)
             continue
         on_winning = draw.random() < 0.5
-        on = pair.label if on_winning else ("B" if pair.label == "A" else "A")
+        on = pair.label if on_winning else FLIP[pair.label]
         out.append(_with_claim(pair, on, draw.choice(PAYLOADS)))
         on_winner += on_winning
         on_loser += not on_winning
