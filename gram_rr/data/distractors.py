@@ -52,9 +52,9 @@ def add_distractors(pairs: Sequence[PreferencePair], share: float, seed: int = 0
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"distractor share must be in [0, 1], got {share}")
-    out, on_winner, on_loser = [], 0, 0
     if share == 0.0:
         return list(pairs), {"distractors": 0, "on_winner": 0, "on_loser": 0}
+    out, on_winner, on_loser = [], 0, 0
     for pair in pairs:
         draw = random.Random(f"{seed}:distractor:{pair.id}")
         if pair.label is None or draw.random() >= share:
