@@ -21,6 +21,27 @@ def pair(id: str, label: str | None, a: str = "x" * 10, b: str = "y" * 10) -> Pr
     return PreferencePair(id=id, question="q", response_a=a, response_b=b, label=label)
 
 
+def test_pair_metrics_accuracy_by_group_reads_family_then_subset_then_domain():
+    grouped = lambda id, label, **metadata: PreferencePair(id=id, question="q", response_a="x", response_b="y",
+                                                           label=label, metadata=metadata)
+    pairs = [
+        grouped("k1", "A", family="keyword", subset="ignored"),  # family wins over subset
+        grouped("k2", "A", family="keyword"),
+        grouped("s1", "B", subset="mmlu-pro-law"),
+        grouped("d1", "B", domain="chat"),
+        grouped("none", "A"),
+        grouped("unlabelled", None, family="keyword"),  # not scored
+    ]
+    verdicts = [verdict(["A"]), verdict(["B"]), verdict(["B"]), verdict(["A"]), verdict(["A"]), verdict(["A"])]
+    assert pair_metrics(pairs, verdicts)["accuracy_by_group"] == {
+        "-": {"n": 1, "accuracy": 100.0},
+        "chat": {"n": 1, "accuracy": 0.0},
+        "keyword": {"n": 2, "accuracy": 50.0},
+        "mmlu-pro-law": {"n": 1, "accuracy": 100.0},
+    }
+    assert "accuracy_by_group" not in pair_metrics([pair("p", "A")], [verdict(["A"])])
+
+
 # -- votes -----------------------------------------------------------------------------
 
 

@@ -69,6 +69,11 @@ def test_smoke_run_finishes_with_report(smoke_run):
     assert "pseudo_label_accuracy" in predict
     eval_metrics = manifest["stages"]["eval-1"]["metrics"]
     assert eval_metrics["n"] == 8 and eval_metrics["votes"] == 16  # 8 pairs x 2 orders, greedy
+    # The demo pairs name their task family: held-out accuracy and kept pseudo-labels are also counted per family.
+    assert sum(group["n"] for group in eval_metrics["accuracy_by_group"].values()) == 8
+    kept_by_group = predict.get("pseudo_labels_kept_by_group", {})
+    assert sum(group["kept"] for group in kept_by_group.values()) == predict["kept"]
+    assert all(0 <= group["right"] <= group["kept"] for group in kept_by_group.values())
     merged = (smoke_run / "stages" / "reasoner-1" / "merged.jsonl").read_text().splitlines()
     assert len(merged) == manifest["stages"]["reasoner-1"]["merged"]
     # The same-compute control trained on as many pairs as round 1, all from the stage-0 set.
@@ -83,6 +88,7 @@ def test_smoke_run_finishes_with_report(smoke_run):
     assert reasoner0["merged"] - reasoner0["dropped_label_surplus"] == reasoner0["pairs"]
     report = (smoke_run / "report.md").read_text()
     assert "| round |" in report and "| 1 |" in report and "| control |" in report
+    assert "Held-out accuracy % by group" in report
     assert (smoke_run / "report.png").stat().st_size > 1000
     assert not list((smoke_run / "stages").glob(".*.partial"))
 

@@ -239,6 +239,25 @@ def test_report_rows_markdown_and_plot(tmp_path):
     assert not (tmp_path / "reliability.png").exists()  # no verdict had a probability
 
 
+def test_report_tables_by_group_show_held_out_accuracy_and_kept_pseudo_labels(tmp_path):
+    by_group = lambda keyword, capital: {"keyword": {"n": 4, "accuracy": keyword}, "capital": {"n": 2, "accuracy": capital}}
+    manifest = {
+        "stages": {
+            "eval-0": {"metrics": {"accuracy": 50.0, "accuracy_by_group": by_group(25.0, 100.0)}, "seconds": 6},
+            "predict-1": {"predicted": 8, "kept": 5, "seconds": 6,
+                          "pseudo_labels_kept_by_group": {"capital": {"kept": 2, "right": 2}, "keyword": {"kept": 3, "right": 1}}},
+            "eval-1": {"metrics": {"accuracy": 50.0, "accuracy_by_group": {"keyword": {"n": 4, "accuracy": 50.0}}}, "seconds": 6},
+        }
+    }
+    write_report(tmp_path, manifest)
+    text = (tmp_path / "report.md").read_text()
+    assert "| round | capital (2) | keyword (4) |" in text
+    assert "| 0 | 100.0 | 25.0 |" in text and "| 1 | - | 50.0 |" in text
+    assert "| round | capital | keyword |" in text and "| 1 | 2 / 2 | 1 / 3 |" in text
+    write_report(tmp_path, {"stages": {"eval-0": {"metrics": {"accuracy": 50.0}, "seconds": 6}}})
+    assert "by group" not in (tmp_path / "report.md").read_text()
+
+
 def test_report_auc_ece_columns_and_reliability_plot_of_the_last_stage(tmp_path):
     labels = ["A", "A", "B", "B"]
     stage = lambda probabilities: {

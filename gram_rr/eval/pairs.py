@@ -20,6 +20,19 @@ LENGTH_BUCKETS: tuple[tuple[str, float, float], ...] = (
 )
 
 
+# Metadata keys that name a pair's group (demo task family, benchmark subset, RM-Bench domain), first found wins.
+GROUP_KEYS = ("family", "subset", "domain")
+
+
+def pair_group(pair: PreferencePair) -> str | None:
+    """The pair's group for per-group accuracy: the first of :data:`GROUP_KEYS` its metadata holds as text."""
+    for key in GROUP_KEYS:
+        value = pair.metadata.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def relative_length_difference(chosen: str, rejected: str) -> float:
     """``(len(chosen) - len(rejected)) / max(len)`` in characters, in [-1, 1]."""
     longer = max(len(chosen), len(rejected))
@@ -50,6 +63,8 @@ def pair_metrics(pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict]) -
     - ``abstention_rate``: share of all votes with no parsable answer;
       ``no_verdict_rate``: share of pairs whose votes tie or all abstain.
     - ``accuracy_by_length``: accuracy per relative length-difference bucket.
+    - ``accuracy_by_group`` (only when some pair has a :func:`pair_group`): ``n`` and
+      ``accuracy`` per group, pairs without one under ``"-"``.
     - ``probability`` (only when some verdict has a ``probability``):
       :func:`gram_rr.eval.calibration.calibration_metrics` of P(A) against the labels:
       AUC, Brier, ECE with its bins (fractions), the probability's accuracy (%), and
@@ -89,6 +104,14 @@ def pair_metrics(pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict]) -
             name: {"n": len(oks), "accuracy": pct(sum(oks), len(oks))} for name, oks in buckets.items()
         },
     )
+    groups = [pair_group(p) for p, _ in scored]
+    if any(groups):
+        by_group: dict[str, list[bool]] = {}
+        for group, ok in zip(groups, correct):
+            by_group.setdefault(group or "-", []).append(ok)
+        result["accuracy_by_group"] = {
+            name: {"n": len(oks), "accuracy": pct(sum(oks), len(oks))} for name, oks in sorted(by_group.items())
+        }
     if any(votes_per_order(v) > 1 for _, v in scored):
         result["vote_curve"] = vote_curve([p.label for p, _ in scored], [v for _, v in scored])
     if any(v.probability is not None for _, v in scored):

@@ -36,6 +36,7 @@ def round_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
                 dropped=_get(stages, predict, "dropped"),
                 pseudo_label_accuracy=_get(stages, predict, "pseudo_label_accuracy"),
                 pseudo_label_accuracy_kept=_get(stages, predict, "pseudo_label_accuracy_kept"),
+                pseudo_labels_kept_by_group=_get(stages, predict, "pseudo_labels_kept_by_group"),
             )
         row.update(
             proofs_in=_get(stages, proofs, "pairs_in"),
@@ -76,6 +77,7 @@ def _eval_columns(stages: dict[str, Any], name: str) -> dict[str, Any]:
         "abstention_rate": metrics.get("abstention_rate"),
         "heldout_auc": calibration.get("auc"),
         "heldout_ece": calibration.get("ece"),
+        "heldout_by_group": metrics.get("accuracy_by_group"),
     }
 
 
@@ -135,6 +137,7 @@ def markdown(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
                 f"- round {row['round']}: pseudo-labels dropped {_fmt(row.get('dropped'))}; "
                 f"proof samples rejected {_fmt(row.get('proof_samples_rejected'))}"
             )
+    lines += _group_tables(rows)
     lines += ["", "| stage | what | seconds |", "|---|---|---|"]
     for name, info in manifest["stages"].items():
         lines.append(f"| {name} | {info.get('title', '')} | {info.get('seconds', '-')} |")
@@ -150,6 +153,36 @@ def markdown(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
               "from the previous one trains on that round's pairs plus a replay sample ('trained' in report.json, "
               "reasoner-k/trained.jsonl); the control row counts the pairs the control trained on.", ""]
     return "\n".join(lines)
+
+
+def _group_tables(rows: list[dict[str, Any]]) -> list[str]:
+    """Held-out accuracy and kept pseudo-labels per group (demo family, benchmark subset), when the data names groups.
+
+    A judge that is right on some groups and at chance on others labels the latter no better than chance,
+    which the pooled columns hide.
+    """
+    lines: list[str] = []
+    evaluated = [row for row in rows if row.get("heldout_by_group")]
+    if evaluated:
+        groups = sorted({name for row in evaluated for name in row["heldout_by_group"]})
+        sizes = {name: next(row["heldout_by_group"][name]["n"] for row in evaluated if name in row["heldout_by_group"])
+                 for name in groups}
+        lines += ["", "Held-out accuracy % by group (both orders pooled; pairs per group in brackets):", "",
+                  "| round | " + " | ".join(f"{name} ({sizes[name]})" for name in groups) + " |",
+                  "|" + "---|" * (len(groups) + 1)]
+        for row in evaluated:
+            cells = [_fmt((row["heldout_by_group"].get(name) or {}).get("accuracy")) for name in groups]
+            lines.append(f"| {row['round']} | " + " | ".join(cells) + " |")
+    labelled = [row for row in rows if row.get("pseudo_labels_kept_by_group")]
+    if labelled:
+        groups = sorted({name for row in labelled for name in row["pseudo_labels_kept_by_group"]})
+        lines += ["", "Kept pseudo-labels by group (right / kept, against the data's gold labels):", "",
+                  "| round | " + " | ".join(groups) + " |", "|" + "---|" * (len(groups) + 1)]
+        for row in labelled:
+            counts = row["pseudo_labels_kept_by_group"]
+            cells = [f"{counts[name]['right']} / {counts[name]['kept']}" if name in counts else "-" for name in groups]
+            lines.append(f"| {row['round']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:

@@ -24,7 +24,7 @@ from gram_rr.data.records import PreferencePair
 from gram_rr.data.swap import SWAP_SUFFIX, augment_with_swaps, swap_pair
 from gram_rr.engines import build_engine
 from gram_rr.engines.base import Engine
-from gram_rr.eval.pairs import pair_metrics
+from gram_rr.eval.pairs import pair_group, pair_metrics
 from gram_rr.judge import JudgeConfig, RewardReasoner
 from gram_rr.models import resolve_model
 from gram_rr.resources import data_path
@@ -291,6 +291,7 @@ class Pipeline:
                                       self._reasoner(k - 1), judge)
         dropped = Counter(dict.fromkeys(PREDICTION_DROPS[p.select], 0))
         predicted = gold_known = correct_all = correct_kept = kept_with_gold = abstentions = votes = 0
+        kept_by_group: dict[str, dict[str, int]] = {}  # kept pairs with a gold label, right ones, per pair_group
         labels: list[str] = []  # of the kept pairs: all the A/B balance needs, with whether each can be swapped
         swappable: list[bool] = []
         for pair, record in self._predictions(k, log):
@@ -307,6 +308,10 @@ class Pipeline:
                 continue
             correct_kept += gold is not None and label == gold
             kept_with_gold += gold is not None
+            if gold is not None:
+                group = kept_by_group.setdefault(pair_group(pair) or "-", {"kept": 0, "right": 0})
+                group["kept"] += 1
+                group["right"] += label == gold
             labels.append(label)
             swappable.append(self.recipe.filters.balance_labels and swap_pair(_pseudo_labeled(pair, record)) is not None)
         to_swap = labels_to_swap(labels, swappable, seed=self.recipe.seed + k) if self.recipe.filters.balance_labels else set()
@@ -319,6 +324,8 @@ class Pipeline:
         if gold_known:
             info["pseudo_label_accuracy"] = 100 * correct_all / gold_known
             info["pseudo_label_accuracy_kept"] = 100 * correct_kept / kept_with_gold if kept_with_gold else None
+            if any(name != "-" for name in kept_by_group):
+                info["pseudo_labels_kept_by_group"] = dict(sorted(kept_by_group.items()))
         return {**info, **chunks}
 
     def _prove_predicted(self, work: Path, k: int) -> dict[str, Any]:
