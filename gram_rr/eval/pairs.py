@@ -81,6 +81,9 @@ def pair_metrics(pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict]) -
     def pct(count: int, of: int) -> float | None:
         return None if of == 0 else 100.0 * count / of
 
+    def accuracy_table(outcomes: dict[str, list[bool]]) -> dict[str, dict[str, Any]]:
+        return {name: {"n": len(oks), "accuracy": pct(sum(oks), len(oks))} for name, oks in outcomes.items()}
+
     correct = [vote_margin(v.votes, p.label) > 0 for p, v in scored]
     per_order = [tuple(majority(order) for order in split_orders(v.votes)) for _, v in scored]
     both_judged = [i for i, (_, v) in enumerate(scored) if all(split_orders(v.votes))]
@@ -100,18 +103,14 @@ def pair_metrics(pairs: Sequence[PreferencePair], verdicts: Sequence[Verdict]) -
         position_consistency=pct(consistent, len(both_judged)),
         abstention_rate=pct(sum(v.abstentions for _, v in scored), total_votes),
         no_verdict_rate=pct(sum(vote_margin(v.votes, p.label) == 0 for p, v in scored), n),
-        accuracy_by_length={
-            name: {"n": len(oks), "accuracy": pct(sum(oks), len(oks))} for name, oks in buckets.items()
-        },
+        accuracy_by_length=accuracy_table(buckets),
     )
     groups = [pair_group(p) for p, _ in scored]
     if any(groups):
         by_group: dict[str, list[bool]] = {}
         for group, ok in zip(groups, correct):
             by_group.setdefault(group or "-", []).append(ok)
-        result["accuracy_by_group"] = {
-            name: {"n": len(oks), "accuracy": pct(sum(oks), len(oks))} for name, oks in sorted(by_group.items())
-        }
+        result["accuracy_by_group"] = accuracy_table(dict(sorted(by_group.items())))
     if any(votes_per_order(v) > 1 for _, v in scored):
         result["vote_curve"] = vote_curve([p.label for p, _ in scored], [v for _, v in scored])
     if any(v.probability is not None for _, v in scored):

@@ -290,7 +290,7 @@ class Pipeline:
         log, chunks = self._in_chunks(work, stage_names.predict(k), lambda: self.round_pairs(k),
                                       self._reasoner(k - 1), judge)
         dropped = Counter(dict.fromkeys(PREDICTION_DROPS[p.select], 0))
-        predicted = gold_known = correct_all = correct_kept = kept_with_gold = abstentions = votes = 0
+        predicted = gold_known = correct_all = abstentions = votes = 0
         kept_by_group: dict[str, dict[str, int]] = {}  # kept pairs with a gold label, right ones, per pair_group
         labels: list[str] = []  # of the kept pairs: all the A/B balance needs, with whether each can be swapped
         swappable: list[bool] = []
@@ -306,8 +306,6 @@ class Pipeline:
             if record["dropped"]:
                 dropped[record["dropped"]] += 1
                 continue
-            correct_kept += gold is not None and label == gold
-            kept_with_gold += gold is not None
             if gold is not None:
                 group = kept_by_group.setdefault(pair_group(pair) or "-", {"kept": 0, "right": 0})
                 group["kept"] += 1
@@ -323,6 +321,8 @@ class Pipeline:
         }
         if gold_known:
             info["pseudo_label_accuracy"] = 100 * correct_all / gold_known
+            kept_with_gold = sum(group["kept"] for group in kept_by_group.values())
+            correct_kept = sum(group["right"] for group in kept_by_group.values())
             info["pseudo_label_accuracy_kept"] = 100 * correct_kept / kept_with_gold if kept_with_gold else None
             if any(name != "-" for name in kept_by_group):
                 info["pseudo_labels_kept_by_group"] = dict(sorted(kept_by_group.items()))
