@@ -27,6 +27,7 @@ from gram_rr.data.swap import swap_pair
 from gram_rr.engines.tokens import scoring_ids
 from gram_rr.pair_prompt import pair_judge_messages
 from gram_rr.resources import data_path
+from gram_rr.selftrain.chunks import ChunkLog
 from gram_rr.selftrain.proofs import best_proofs
 from gram_rr.selftrain.recipe import SelfTrainRecipe
 from gram_rr.selftrain.stages import EngineSlot
@@ -94,13 +95,11 @@ def main(run: Path, n: int) -> None:
         report(f"mean log-prob per token{suffix}", rows, lambda r: r["logp"] / r["tokens"], agree)
     gold = {p.id: (p.metadata.get("family", "-"), p.metadata["gold_label"]) for p in pairs}
     right, kept = Counter(), Counter()
-    with open(run / "stages/predict-1/chunks.jsonl", encoding="utf-8") as log:
-        for line in map(json.loads, log):
-            record = line.get("record")
-            if record and record["id"] in gold and not record["dropped"]:
-                family, label = gold[record["id"]]
-                kept[family] += 1
-                right[family] += record["label"] == label
+    for record in ChunkLog(run / "stages/predict-1/chunks.jsonl").records():
+        if record["id"] in gold and not record["dropped"]:
+            family, label = gold[record["id"]]
+            kept[family] += 1
+            right[family] += record["label"] == label
     print(f"the run's predict-1 (kept): kept {sum(kept.values())}/{len(pairs)}, right {sum(right.values())};",
           ", ".join(f"{f} {right[f]}/{kept[f]}" for f in sorted(kept)))
 
