@@ -28,6 +28,12 @@ class DataConfig:
     labeled_size: int | None = field(default=None, metadata={"range": (1, None), "help": "first N labeled pairs (None: all)"})
     unlabeled_per_round: int = field(default=64, metadata={"range": (1, None), "help": "new unlabeled pairs predicted in each round"})
     test_size: int | None = field(default=None, metadata={"range": (1, None), "help": "first N held-out pairs (None: all)"})
+    labeled_groups: list[str] | None = field(
+        default=None,
+        metadata={"help": "use only seed and labeled pairs of these groups (metadata family, subset or domain: the "
+                  "report's groups); None: all. Unlabeled and test pairs keep every group, so the report shows "
+                  "what self-training adds on groups that have no labels"},
+    )
 
 
 @dataclass
@@ -208,4 +214,6 @@ def recipe_hash(recipe: SelfTrainRecipe) -> str:
         for key in ("trl", "distractor_share"):  # unset, they keep the hash of runs begun before they existed
             if not values[section][key]:
                 del values[section][key]
+    if values["data"]["labeled_groups"] is None:  # the same: unset, it keeps older runs' hash
+        del values["data"]["labeled_groups"]
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

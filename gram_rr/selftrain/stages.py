@@ -81,9 +81,24 @@ class EngineSlot:
         self.engine, self.model = None, None
 
 
-def _head(path: Path, n: int | None) -> list[PreferencePair]:
-    """The first ``n`` pairs of a file (all when None), read no further than the ``n``-th."""
-    return load_pairs(path) if n is None else list(islice(iter_pairs(path), n))
+def _head(path: Path, n: int | None, groups: list[str] | None = None) -> list[PreferencePair]:
+    """The first ``n`` pairs of a file (all when None) in ``groups`` (any when None), read no further than needed."""
+    if n is None and groups is None:
+        return load_pairs(path)
+    return list(islice(_in_groups(iter_pairs(path), groups), n))
+
+
+def _in_groups(pairs: Iterable[PreferencePair], groups: list[str] | None) -> Iterable[PreferencePair]:
+    """The pairs whose group (:func:`gram_rr.eval.pairs.pair_group`) is one of ``groups``; all when None."""
+    return pairs if groups is None else (pair for pair in pairs if pair_group(pair) in groups)
+
+
+def _check_groups_found(path: str, count: int, groups: list[str] | None) -> None:
+    """A labeled split with no pair of ``data.labeled_groups`` is an error naming the groups it does hold."""
+    if count or groups is None:
+        return
+    found = sorted({str(pair_group(pair)) for pair in iter_pairs(data_path(path))})
+    raise ValueError(f"{path}: no pair of data.labeled_groups {groups}; its groups are {found}")
 
 
 def _with_swaps(pairs: Iterable[PreferencePair]) -> Iterator[PreferencePair]:
@@ -120,12 +135,14 @@ class Pipeline:
         self.recipe, self.run = recipe, run
         self.engines = EngineSlot(recipe)
         data = recipe.data
-        self.seed_pairs = _head(data_path(data.seed), data.seed_size)
+        self.seed_pairs = _head(data_path(data.seed), data.seed_size, data.labeled_groups)
+        _check_groups_found(data.seed, len(self.seed_pairs), data.labeled_groups)
         self.test_pairs = _head(data_path(data.test), data.test_size)
         # The labeled and unlabeled pairs are streamed from their files by the stages that use them
         # (labeled_pairs, round_pairs): here they are only read through once, to check and count them.
         self.labeled_path, self.unlabeled_path = data_path(data.labeled), data_path(data.unlabeled)
         self.labeled_count = sum(1 for _ in self.labeled_pairs())
+        _check_groups_found(data.labeled, self.labeled_count, data.labeled_groups)
         needed = data.unlabeled_per_round * recipe.rounds
         available = sum(1 for _ in islice(iter_pairs(self.unlabeled_path), needed)) if needed else 0
         if available < needed:
@@ -190,8 +207,9 @@ class Pipeline:
         self.engines.release()
 
     def labeled_pairs(self) -> Iterator[PreferencePair]:
-        """The first ``data.labeled_size`` labeled pairs (all when None), streamed from the file."""
-        return islice(iter_pairs(self.labeled_path), self.recipe.data.labeled_size)
+        """The first ``data.labeled_size`` labeled pairs (all when None) of ``data.labeled_groups``, streamed from the file."""
+        data = self.recipe.data
+        return islice(_in_groups(iter_pairs(self.labeled_path), data.labeled_groups), data.labeled_size)
 
     def round_pairs(self, k: int) -> Iterator[PreferencePair]:
         """Round ``k``'s unlabeled batch, streamed from the file: the rest of the split is never held."""
