@@ -110,6 +110,19 @@ def test_drop_label_surplus_keeps_order_and_balances_without_swapping():
     assert drop_label_surplus(pairs, seed=0) == kept and drop_label_surplus(kept, seed=1) == kept
 
 
+def test_drop_label_surplus_balances_every_group():
+    """Balanced overall but not per group (refusal pairs all A, keyword pairs all B): by group, both lose their surplus."""
+    family = lambda p: p.metadata["family"]  # noqa: E731
+    pairs = [dataclasses.replace(pair(i, label), metadata={"family": name})
+             for i, (name, label) in enumerate([("refusal", "A")] * 5 + [("refusal", "B")] * 2 + [("keyword", "B")] * 5
+                                               + [("keyword", "A")] * 2)]
+    assert drop_label_surplus(pairs, seed=0) == pairs  # 7 A, 7 B: nothing to drop overall
+    kept = drop_label_surplus(pairs, seed=0, group_of=family)
+    assert sorted((family(p), p.label) for p in kept) == [("keyword", "A")] * 2 + [("keyword", "B")] * 2 + [
+        ("refusal", "A")] * 2 + [("refusal", "B")] * 2
+    assert [p for p in pairs if p in kept] == kept
+
+
 @pytest.mark.parametrize(
     ("rationale", "label", "contradicts"),
     [

@@ -301,14 +301,16 @@ def test_prove_mode_trains_the_proved_orders_as_given(tmp_path, trained):
 
 
 def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained):
-    """With prove and balance_labels, a reasoner trains on as many A as B labels: the surplus is dropped, not swapped."""
+    """With prove and balance_labels, a reasoner trains on as many A as B labels in each family: the surplus is
+    dropped, not swapped (family f0 holds only A labels, so none of its pairs is kept)."""
     from gram_rr.data.io import write_pairs
     from gram_rr.selftrain import stages
     from gram_rr.selftrain.recipe import SelfTrainRecipe
     from gram_rr.selftrain.rundir import RunDirectory
 
     proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AAAB"[i % 4],
-                             rationale="Response A is right." if i % 4 < 3 else "Response A is wrong.") for i in range(8)]
+                             rationale="Response A is right." if i % 4 < 3 else "Response A is wrong.",
+                             metadata={"family": f"f{i % 2}"}) for i in range(8)]
     for balance, expected in ((True, {"A": 2, "B": 2}), (False, {"A": 6, "B": 2})):
         run = RunDirectory(tmp_path / f"run-{balance}", "hash", {})
         (run.path("proofs-0")).mkdir(parents=True)
@@ -323,6 +325,7 @@ def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained
         assert {label: [p.label for p in kept].count(label) for label in "AB"} == expected
         assert info["dropped_label_surplus"] == 8 - sum(expected.values()) and info["merged"] == 8
         assert all(p in proved for p in kept)  # nothing swapped or rewritten
+        assert {p.metadata["family"] for p in kept} == ({"f1"} if balance else {"f0", "f1"})
 
 
 def _recording_train_sft(record):

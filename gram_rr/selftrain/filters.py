@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gram_rr.data.records import PreferencePair
@@ -91,12 +92,20 @@ def balance_labels(pairs: list[PreferencePair], seed: int) -> list[PreferencePai
     return [swaps[i] if i in to_swap else p for i, p in enumerate(pairs)]
 
 
-def drop_label_surplus(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
-    """``pairs`` without a seeded random sample of the majority label's surplus, so each label holds
-    half (order kept): the balance for A-first proofs, which a swap would turn B-first."""
-    by_label = {label: [i for i, p in enumerate(pairs) if p.label == label] for label in ("A", "B")}
-    major, minor = sorted(by_label.values(), key=len, reverse=True)
-    dropped = set(random.Random(seed).sample(major, len(major) - len(minor)))
+def drop_label_surplus(pairs: list[PreferencePair], seed: int,
+                       group_of: Callable[[PreferencePair], str | None] = lambda pair: None) -> list[PreferencePair]:
+    """``pairs`` without a seeded random sample of each group's majority-label surplus, so in every group
+    (``group_of``; one group by default) each label holds half (order kept): the balance for A-first
+    proofs, which a swap would turn B-first. By group, so no kind of pair teaches a position."""
+    rng = random.Random(seed)
+    groups: dict[str | None, list[int]] = {}
+    for index, pair in enumerate(pairs):
+        groups.setdefault(group_of(pair), []).append(index)
+    dropped: set[int] = set()
+    for members in groups.values():
+        by_label = {label: [i for i in members if pairs[i].label == label] for label in ("A", "B")}
+        major, minor = sorted(by_label.values(), key=len, reverse=True)
+        dropped.update(rng.sample(major, len(major) - len(minor)))
     return [p for i, p in enumerate(pairs) if i not in dropped]
 
 

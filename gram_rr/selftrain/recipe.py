@@ -101,7 +101,8 @@ class FilterConfig:
     balance_labels: bool = field(
         default=True,
         metadata={"help": "each label holds half: with order_augment=prove, each reasoner's training pairs lose a seeded "
-                  "sample of the majority label's surplus; otherwise predicted pairs are A/B swapped"},
+                  "sample of the majority label's surplus in every group (metadata family, subset or domain), so no "
+                  "kind of pair teaches a position; otherwise predicted pairs are A/B swapped"},
     )
 
 

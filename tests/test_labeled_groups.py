@@ -1,0 +1,62 @@
+"""data.labeled_groups: stage 0 sees the seed and labeled pairs of some groups; rounds and test see every group."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from gram_rr.data import load_pairs
+from gram_rr.eval.pairs import pair_group
+from gram_rr.resources import data_path
+from gram_rr.selftrain.recipe import DataConfig, SelfTrainRecipe, load_recipe, recipe_hash
+from gram_rr.selftrain.stages import Pipeline
+
+GROUPS = ["capital", "refusal"]
+
+
+def pipeline(**data) -> Pipeline:
+    config = DataConfig(seed_size=10, labeled_size=12, unlabeled_per_round=30, test_size=30, **data)
+    return Pipeline(SelfTrainRecipe(rounds=1, use_ray=False, data=config), run=None)
+
+
+def first_in_groups(path: str, n: int) -> list[str]:
+    return [p.id for p in load_pairs(data_path(path)) if pair_group(p) in GROUPS][:n]
+
+
+def test_seed_and_labeled_pairs_are_the_first_of_the_chosen_groups():
+    plan = pipeline(labeled_groups=GROUPS)
+    assert [p.id for p in plan.seed_pairs] == first_in_groups(DataConfig.seed, 10)
+    assert [p.id for p in plan.labeled_pairs()] == first_in_groups(DataConfig.labeled, 12)
+    assert plan.labeled_count == 12
+
+
+def test_unlabeled_and_test_pairs_keep_every_group():
+    grouped, everything = pipeline(labeled_groups=GROUPS), pipeline()
+    assert [p.id for p in grouped.test_pairs] == [p.id for p in everything.test_pairs]
+    assert [p.id for p in grouped.round_pairs(1)] == [p.id for p in everything.round_pairs(1)]
+    assert {pair_group(p) for p in grouped.round_pairs(1)} - set(GROUPS)  # other groups reach the rounds
+    assert {pair_group(p) for p in everything.seed_pairs} - set(GROUPS)  # unset: every group
+
+
+def test_a_group_the_split_lacks_is_an_error_naming_the_file_and_its_groups():
+    with pytest.raises(ValueError, match=r"data/demo/seed.jsonl: no pair of data.labeled_groups \['capitol'\]; "
+                                         r"its groups are \['capital', .*'translate'\]"):
+        pipeline(labeled_groups=["capitol"])
+
+
+def test_unset_groups_keep_older_runs_hash_and_set_groups_change_it():
+    recipe = SelfTrainRecipe()
+    grouped = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, labeled_groups=GROUPS))
+    assert recipe_hash(grouped) != recipe_hash(recipe)
+    assert recipe_hash(load_recipe("cpu-default")) == "a2a92776f758a0d9"  # the hash of runs before the field existed
+
+
+def test_cpu_long_labels_some_families_and_tests_all_of_them():
+    recipe = load_recipe("cpu-long")
+    plan = Pipeline(dataclasses.replace(recipe, use_ray=False), run=None)
+    labeled = {pair_group(p) for p in plan.seed_pairs} | {pair_group(p) for p in plan.labeled_pairs()}
+    tested = {pair_group(p) for p in plan.test_pairs}
+    unlabeled = {pair_group(p) for k in range(1, recipe.rounds + 1) for p in plan.round_pairs(k)}
+    assert labeled == set(recipe.data.labeled_groups)
+    assert tested == unlabeled and labeled < tested
