@@ -60,3 +60,11 @@ def test_cpu_long_labels_some_families_and_tests_all_of_them():
     unlabeled = {pair_group(p) for k in range(1, recipe.rounds + 1) for p in plan.round_pairs(k)}
     assert labeled == set(recipe.data.labeled_groups)
     assert tested == unlabeled and labeled < tested
+
+
+def test_balance_by_group_unset_keeps_older_runs_hash():
+    recipe = SelfTrainRecipe()
+    by_group = dataclasses.replace(recipe, filters=dataclasses.replace(recipe.filters, balance_by_group=True))
+    assert recipe_hash(by_group) != recipe_hash(recipe)
+    assert recipe_hash(load_recipe("cpu-default")) == "a2a92776f758a0d9"  # unset in the default: the hash of ce94115's runs
+    assert load_recipe("cpu-long").filters.balance_by_group

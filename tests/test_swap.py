@@ -301,8 +301,8 @@ def test_prove_mode_trains_the_proved_orders_as_given(tmp_path, trained):
 
 
 def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained):
-    """With prove and balance_labels, a reasoner trains on as many A as B labels in each family: the surplus is
-    dropped, not swapped (family f0 holds only A labels, so none of its pairs is kept)."""
+    """With prove and balance_labels, a reasoner trains on as many A as B labels: the surplus is dropped, not
+    swapped; with balance_by_group, in each family (f0 holds only A labels, so none of its pairs is kept)."""
     from gram_rr.data.io import write_pairs
     from gram_rr.selftrain import stages
     from gram_rr.selftrain.recipe import SelfTrainRecipe
@@ -311,13 +311,15 @@ def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained
     proved = [PreferencePair(id=f"p{i}", question=f"q{i}", response_a="x", response_b="y", label="AAAB"[i % 4],
                              rationale="Response A is right." if i % 4 < 3 else "Response A is wrong.",
                              metadata={"family": f"f{i % 2}"}) for i in range(8)]
-    for balance, expected in ((True, {"A": 2, "B": 2}), (False, {"A": 6, "B": 2})):
-        run = RunDirectory(tmp_path / f"run-{balance}", "hash", {})
+    cases = ((True, False, {"A": 2, "B": 2}, {"f0", "f1"}), (True, True, {"A": 2, "B": 2}, {"f1"}),
+             (False, False, {"A": 6, "B": 2}, {"f0", "f1"}))
+    for balance, by_group, expected, families in cases:
+        run = RunDirectory(tmp_path / f"run-{balance}-{by_group}", "hash", {})
         (run.path("proofs-0")).mkdir(parents=True)
         write_pairs(run.path("proofs-0") / "proved.jsonl", proved)
         recipe = SelfTrainRecipe(use_ray=False, order_augment="prove", reasoner_includes_seed=False)
-        recipe.filters.balance_labels = balance
-        work = tmp_path / f"work-{balance}"
+        recipe.filters.balance_labels, recipe.filters.balance_by_group = balance, by_group
+        work = tmp_path / f"work-{balance}-{by_group}"
         work.mkdir()
         info = stages.Pipeline(recipe, run=run)._train_reasoner(work, 0)
         run.close()
@@ -325,7 +327,7 @@ def test_prove_mode_reasoner_drops_the_majority_labels_surplus(tmp_path, trained
         assert {label: [p.label for p in kept].count(label) for label in "AB"} == expected
         assert info["dropped_label_surplus"] == 8 - sum(expected.values()) and info["merged"] == 8
         assert all(p in proved for p in kept)  # nothing swapped or rewritten
-        assert {p.metadata["family"] for p in kept} == ({"f1"} if balance else {"f0", "f1"})
+        assert {p.metadata["family"] for p in kept} == families
 
 
 def _recording_train_sft(record):

@@ -101,8 +101,12 @@ class FilterConfig:
     balance_labels: bool = field(
         default=True,
         metadata={"help": "each label holds half: with order_augment=prove, each reasoner's training pairs lose a seeded "
-                  "sample of the majority label's surplus in every group (metadata family, subset or domain), so no "
-                  "kind of pair teaches a position; otherwise predicted pairs are A/B swapped"},
+                  "sample of the majority label's surplus; otherwise predicted pairs are A/B swapped"},
+    )
+    balance_by_group: bool = field(
+        default=False,
+        metadata={"help": "with order_augment=prove and balance_labels: balance the labels in every group (metadata "
+                  "family, subset or domain) rather than overall, so no kind of pair teaches a position"},
     )
 
 
@@ -215,6 +219,8 @@ def recipe_hash(recipe: SelfTrainRecipe) -> str:
         for key in ("trl", "distractor_share"):  # unset, they keep the hash of runs begun before they existed
             if not values[section][key]:
                 del values[section][key]
-    if values["data"]["labeled_groups"] is None:  # the same: unset, it keeps older runs' hash
+    if values["data"]["labeled_groups"] is None:  # the same: unset, they keep older runs' hash
         del values["data"]["labeled_groups"]
+    if not values["filters"]["balance_by_group"]:
+        del values["filters"]["balance_by_group"]
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
