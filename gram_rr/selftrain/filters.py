@@ -93,14 +93,14 @@ def balance_labels(pairs: list[PreferencePair], seed: int) -> list[PreferencePai
 
 
 def drop_label_surplus(pairs: list[PreferencePair], seed: int,
-                       group_of: Callable[[PreferencePair], str | None] = lambda pair: None) -> list[PreferencePair]:
+                       group_of: Callable[[PreferencePair], str | None] | None = None) -> list[PreferencePair]:
     """``pairs`` without a seeded random sample of each group's majority-label surplus, so in every group
-    (``group_of``; one group by default) each label holds half (order kept): the balance for A-first
-    proofs, which a swap would turn B-first. By group, so no kind of pair teaches a position."""
+    (``group_of``; None: all pairs are one group) each label holds half (order kept): the balance for
+    A-first proofs, which a swap would turn B-first. By group, so no kind of pair teaches a position."""
     rng = random.Random(seed)
     groups: dict[str | None, list[int]] = {}
     for index, pair in enumerate(pairs):
-        groups.setdefault(group_of(pair), []).append(index)
+        groups.setdefault(group_of(pair) if group_of else None, []).append(index)
     dropped: set[int] = set()
     for members in groups.values():
         by_label = {label: [i for i in members if pairs[i].label == label] for label in ("A", "B")}

@@ -199,6 +199,13 @@ _SECTION_RUN_INDEPENDENT = {
     "prover_train": ("ray_address", "cpus_per_worker", "save_steps", "save_total_limit", "logging_steps", "report_to"),
     "reasoner_train": ("ray_address", "cpus_per_worker", "save_steps", "save_total_limit", "logging_steps", "report_to"),
 }
+# Fields added after runs began: unset (empty, None, false, 0), they are left out of the hash so those runs keep theirs.
+_HASHED_ONLY_WHEN_SET = {
+    "prover_train": ("trl", "distractor_share"),
+    "reasoner_train": ("trl", "distractor_share"),
+    "data": ("labeled_groups",),
+    "filters": ("balance_by_group",),
+}
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SelfTrainRecipe:
@@ -215,12 +222,8 @@ def recipe_hash(recipe: SelfTrainRecipe) -> str:
     for section, keys in _SECTION_RUN_INDEPENDENT.items():
         for key in keys:
             values[section].pop(key)
-    for section in ("prover_train", "reasoner_train"):
-        for key in ("trl", "distractor_share"):  # unset, they keep the hash of runs begun before they existed
+    for section, keys in _HASHED_ONLY_WHEN_SET.items():
+        for key in keys:
             if not values[section][key]:
                 del values[section][key]
-    if values["data"]["labeled_groups"] is None:  # the same: unset, they keep older runs' hash
-        del values["data"]["labeled_groups"]
-    if not values["filters"]["balance_by_group"]:
-        del values["filters"]["balance_by_group"]
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

@@ -368,7 +368,7 @@ class Pipeline:
             base, examples = resolve_model(r.model), merged
         before = len(examples)
         if r.order_augment == "prove" and r.filters.balance_labels:
-            group_of = pair_group if r.filters.balance_by_group else (lambda pair: None)
+            group_of = pair_group if r.filters.balance_by_group else None
             examples = drop_label_surplus(examples, seed=r.seed + k, group_of=group_of)
         trained_from = "previous reasoner" if base != resolve_model(r.model) else "base model"
         earlier_passes = self._earlier_stage0_passes(work, base, examples) if k == 0 else []
