@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from gram_rr.config import ConfigError
 from gram_rr.data import load_pairs
 from gram_rr.eval.pairs import pair_group
 from gram_rr.resources import data_path
@@ -68,3 +69,32 @@ def test_balance_by_group_unset_keeps_older_runs_hash():
     assert recipe_hash(by_group) != recipe_hash(recipe)
     assert recipe_hash(load_recipe("cpu-default")) == "a2a92776f758a0d9"  # unset in the default: the hash of ce94115's runs
     assert load_recipe("cpu-long").filters.balance_by_group
+
+
+def test_few_labeled_groups_add_their_first_pairs_to_stage_0_only():
+    plan = pipeline(labeled_groups=GROUPS, few_labeled={"translate": 3})
+    translate = [p.id for p in load_pairs(data_path(DataConfig.labeled)) if pair_group(p) == "translate"][:3]
+    assert [p.id for p in plan.labeled_pairs()] == first_in_groups(DataConfig.labeled, 12) + translate
+    assert plan.labeled_count == 15
+    assert {pair_group(p) for p in plan.seed_pairs} == set(GROUPS)  # no seed rationales for a few-labeled group
+
+
+@pytest.mark.parametrize("few, message", [
+    ({"translate": 0}, r"data.few_labeled.translate: expected a number of pairs >= 1, got 0"),
+    ({"capital": 2}, r"data.few_labeled: \['capital'\] already in data.labeled_groups"),
+])
+def test_few_labeled_rejects_bad_counts_and_fully_labeled_groups(few, message):
+    overrides = ["data.labeled_groups=[capital, refusal]", f"data.few_labeled={few}"]
+    with pytest.raises(ConfigError, match=message):
+        load_recipe("cpu-default", overrides)
+
+
+def test_few_labeled_needs_labeled_groups():
+    with pytest.raises(ConfigError, match="data.few_labeled needs data.labeled_groups"):
+        load_recipe("cpu-default", ["data.few_labeled={translate: 2}"])
+
+
+def test_few_labeled_asking_more_than_the_file_holds_names_file_and_counts():
+    with pytest.raises(ValueError, match=r"data/demo/labeled.jsonl: data.few_labeled asks for more pairs than these "
+                                         r"groups hold: \{'translate': 40\}"):
+        pipeline(labeled_groups=GROUPS, few_labeled={"translate": 1000})

@@ -16,6 +16,14 @@ from gram_rr.train import TrainConfig
 DEFAULT_RECIPE = "cpu-default"  # a shipped recipe (python -m gram_rr.recipes list)
 
 
+def _check_few_labeled(value: dict | None, where: str) -> dict[str, int] | None:
+    """``data.few_labeled`` maps group names to pair counts of at least 1."""
+    for group, count in (value or {}).items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ConfigError(f"{where}.{group}: expected a number of pairs >= 1, got {count!r}")
+    return value
+
+
 @dataclass
 class DataConfig:
     """Where the pairs come from and how many of each are used."""
@@ -34,6 +42,19 @@ class DataConfig:
                   "report's groups); None: all. Unlabeled and test pairs keep every group, so the report shows "
                   "what self-training adds on groups that have no labels"},
     )
+    few_labeled: dict[str, int] | None = field(
+        default=None,
+        metadata={"check": _check_few_labeled,
+                  "help": "groups outside labeled_groups that still get this many labeled pairs each (stage 0 only, no "
+                  "seed rationales), e.g. {translate: 4}: a few labels for a group whose other pairs stay unlabeled"},
+    )
+
+    def __post_init__(self) -> None:
+        if self.few_labeled and self.labeled_groups is None:
+            raise ConfigError("data.few_labeled needs data.labeled_groups: without it every group is fully labeled")
+        overlap = sorted(set(self.few_labeled or ()) & set(self.labeled_groups or ()))
+        if overlap:
+            raise ConfigError(f"data.few_labeled: {overlap} already in data.labeled_groups, which labels all their pairs")
 
 
 @dataclass
@@ -203,7 +224,7 @@ _SECTION_RUN_INDEPENDENT = {
 _HASHED_ONLY_WHEN_SET = {
     "prover_train": ("trl", "distractor_share"),
     "reasoner_train": ("trl", "distractor_share"),
-    "data": ("labeled_groups",),
+    "data": ("labeled_groups", "few_labeled"),
     "filters": ("balance_by_group",),
 }
 

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,17 @@ def _check_groups_found(path: str, count: int, groups: list[str] | None) -> None
     raise ValueError(f"{path}: no pair of data.labeled_groups {groups}; its groups are {found}")
 
 
+def _check_few_labeled_found(name: str, path: Path, few_labeled: dict[str, int] | None) -> None:
+    """Each ``data.few_labeled`` group must have as many labeled pairs as asked; else an error naming what it has."""
+    if not few_labeled:
+        return
+    found = Counter(str(pair_group(pair)) for pair in iter_pairs(path))
+    short = {group: found[group] for group, count in few_labeled.items() if found[group] < count}
+    if short:
+        raise ValueError(f"{name}: data.few_labeled asks for more pairs than these groups hold: {short}; "
+                         f"its groups are {dict(sorted(found.items()))}")
+
+
 def _with_swaps(pairs: Iterable[PreferencePair]) -> Iterator[PreferencePair]:
     """Each pair followed by its A/B swap (responses exchanged, label flipped), both without a rationale, to be proved."""
     for pair in pairs:
@@ -143,6 +154,7 @@ class Pipeline:
         self.labeled_path, self.unlabeled_path = data_path(data.labeled), data_path(data.unlabeled)
         self.labeled_count = sum(1 for _ in self.labeled_pairs())
         _check_groups_found(data.labeled, self.labeled_count, data.labeled_groups)
+        _check_few_labeled_found(data.labeled, self.labeled_path, data.few_labeled)
         needed = data.unlabeled_per_round * recipe.rounds
         available = sum(1 for _ in islice(iter_pairs(self.unlabeled_path), needed)) if needed else 0
         if available < needed:
@@ -207,9 +219,13 @@ class Pipeline:
         self.engines.release()
 
     def labeled_pairs(self) -> Iterator[PreferencePair]:
-        """The first ``data.labeled_size`` labeled pairs (all when None) of ``data.labeled_groups``, streamed from the file."""
+        """The first ``data.labeled_size`` labeled pairs (all when None) of ``data.labeled_groups``, then the first
+        pairs of each ``data.few_labeled`` group, streamed from the file."""
         data = self.recipe.data
-        return islice(_in_groups(iter_pairs(self.labeled_path), data.labeled_groups), data.labeled_size)
+        pairs = islice(_in_groups(iter_pairs(self.labeled_path), data.labeled_groups), data.labeled_size)
+        few = (islice(_in_groups(iter_pairs(self.labeled_path), [group]), count)
+               for group, count in (data.few_labeled or {}).items())
+        return chain(pairs, *few)
 
     def round_pairs(self, k: int) -> Iterator[PreferencePair]:
         """Round ``k``'s unlabeled batch, streamed from the file: the rest of the split is never held."""
