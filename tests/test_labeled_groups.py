@@ -98,3 +98,10 @@ def test_few_labeled_asking_more_than_the_file_holds_names_file_and_counts():
     with pytest.raises(ValueError, match=r"data/demo/labeled.jsonl: data.few_labeled asks for more pairs than these "
                                          r"groups hold: \{'translate': 40\}"):
         pipeline(labeled_groups=GROUPS, few_labeled={"translate": 1000})
+
+
+def test_max_same_proof_at_one_keeps_older_runs_hash():
+    recipe = SelfTrainRecipe()
+    shared = dataclasses.replace(recipe, filters=dataclasses.replace(recipe.filters, max_same_proof=4))
+    assert recipe_hash(shared) != recipe_hash(recipe)
+    assert recipe_hash(load_recipe("cpu-default")) == "a2a92776f758a0d9"

@@ -195,6 +195,16 @@ def test_prove_takes_log_p_z_given_pair_from_the_samples(tmp_path):
     assert result.pairs[0].metadata["proof_score"] == pytest.approx(-0.2)
 
 
+@pytest.mark.parametrize("max_same_proof, kept", [(1, ["p1"]), (2, ["p1", "p2"]), (3, ["p1", "p2", "p3"])])
+def test_prove_keeps_one_proof_for_at_most_max_same_proof_pairs(max_same_proof, kept):
+    pairs = [pair(i, "A") for i in (1, 2, 3)]
+    same = format_judgment("Feedback: the same. " + RATIONALE, "A")
+    prover = ScriptedProver([[completion(same)]] * 3, conditional={same: -10.0}, unconditional={same: -40.0})
+    result = prove(pairs, prover, ProofConfig(samples=1), FilterConfig(max_same_proof=max_same_proof))
+    assert [p.id for p in result.pairs] == kept
+    assert result.rejected_samples["duplicate"] == 3 - len(kept) == result.pairs_without_proof
+
+
 def test_run_directory_paths_are_absolute(tmp_path, monkeypatch):
     """Stage paths go to Ray workers, whose working directory is not the driver's."""
     monkeypatch.chdir(tmp_path)

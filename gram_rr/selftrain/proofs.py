@@ -91,14 +91,14 @@ def best_proofs(
 
 
 def proved_pairs(
-    pairs: Iterable[PreferencePair], records: Iterable[dict[str, Any]], counts: ProofCounts
+    pairs: Iterable[PreferencePair], records: Iterable[dict[str, Any]], counts: ProofCounts, max_same_proof: int = 1
 ) -> Iterator[PreferencePair]:
     """The proved pairs, in order, from :func:`best_proofs` records (one per pair, same order).
 
-    A best proof whose rationale an earlier pair already holds is dropped as a duplicate (the
-    rationales seen are kept as 16-byte digests). Counts are added to ``counts`` as pairs go by.
+    A best proof whose rationale ``max_same_proof`` earlier pairs already hold is dropped as a duplicate
+    (the rationales seen are counted by 16-byte digests). Counts are added to ``counts`` as pairs go by.
     """
-    kept_rationales: set[bytes] = set()
+    kept_rationales: Counter[bytes] = Counter()
     for pair, record in zip(pairs, records, strict=True):
         if record["id"] != pair.id:
             raise ValueError(f"proof record {record['id']!r} does not belong to pair {pair.id!r}")
@@ -111,11 +111,11 @@ def proved_pairs(
             counts.pairs_without_proof += 1
             continue
         key = hashlib.blake2b(normalise(rationale).encode(), digest_size=16).digest()
-        if key in kept_rationales:  # two pairs ended with the same best proof
+        if kept_rationales[key] >= max_same_proof:  # this many pairs already ended with the same best proof
             counts.rejected_samples["duplicate"] += 1
             counts.pairs_without_proof += 1
             continue
-        kept_rationales.add(key)
+        kept_rationales[key] += 1
         yield PreferencePair(
             id=pair.id, question=pair.question, response_a=pair.response_a, response_b=pair.response_b,
             label=pair.label, rationale=rationale, source=pair.source, conversation=pair.conversation,
@@ -126,5 +126,5 @@ def proved_pairs(
 def prove(pairs: list[PreferencePair], prover: Engine | None, proofs: ProofConfig, filters: FilterConfig) -> ProofResult:
     """Best-of-k proofs for ``pairs`` in one batch: :func:`best_proofs`, then :func:`proved_pairs`."""
     result = ProofResult()
-    result.pairs = list(proved_pairs(pairs, best_proofs(pairs, prover, proofs, filters), result))
+    result.pairs = list(proved_pairs(pairs, best_proofs(pairs, prover, proofs, filters), result, filters.max_same_proof))
     return result

@@ -119,6 +119,12 @@ class FilterConfig:
     copy_min_chars: int = field(
         default=80, metadata={"help": "drop proofs that contain a whole response verbatim, for responses at least this long"}
     )
+    max_same_proof: int = field(
+        default=1,
+        metadata={"range": (1, None), "help": "pairs that may keep the same proof word for word; later ones are dropped "
+                  "as duplicates (1: every proof once; a family whose pairs differ only in names can have one right "
+                  "proof for many pairs)"},
+    )
     balance_labels: bool = field(
         default=True,
         metadata={"help": "each label holds half: with order_augment=prove, each reasoner's training pairs lose a seeded "
@@ -220,12 +226,13 @@ _SECTION_RUN_INDEPENDENT = {
     "prover_train": ("ray_address", "cpus_per_worker", "save_steps", "save_total_limit", "logging_steps", "report_to"),
     "reasoner_train": ("ray_address", "cpus_per_worker", "save_steps", "save_total_limit", "logging_steps", "report_to"),
 }
-# Fields added after runs began: unset (empty, None, false, 0), they are left out of the hash so those runs keep theirs.
-_HASHED_ONLY_WHEN_SET = {
-    "prover_train": ("trl", "distractor_share"),
-    "reasoner_train": ("trl", "distractor_share"),
-    "data": ("labeled_groups", "few_labeled"),
-    "filters": ("balance_by_group",),
+# Fields added after runs began, with the value that gives the behaviour from before: at that value they are left
+# out of the hash, so those runs keep theirs.
+_HASHED_ONLY_WHEN_CHANGED = {
+    "prover_train": {"trl": {}, "distractor_share": 0.0},
+    "reasoner_train": {"trl": {}, "distractor_share": 0.0},
+    "data": {"labeled_groups": None, "few_labeled": None},
+    "filters": {"balance_by_group": False, "max_same_proof": 1},
 }
 
 
@@ -243,8 +250,8 @@ def recipe_hash(recipe: SelfTrainRecipe) -> str:
     for section, keys in _SECTION_RUN_INDEPENDENT.items():
         for key in keys:
             values[section].pop(key)
-    for section, keys in _HASHED_ONLY_WHEN_SET.items():
-        for key in keys:
-            if not values[section][key]:
+    for section, earlier in _HASHED_ONLY_WHEN_CHANGED.items():
+        for key, value in earlier.items():
+            if values[section][key] == value:
                 del values[section][key]
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

@@ -289,7 +289,7 @@ class Pipeline:
         log, chunks = self._in_chunks(work, stage, source, self._prover(),
                                       lambda chunk, prover: best_proofs(chunk, prover, r.proofs, r.filters))
         counts = ProofCounts()
-        write_pairs(work / "proved.jsonl", proved_pairs(source(), log.records(), counts))
+        write_pairs(work / "proved.jsonl", proved_pairs(source(), log.records(), counts, self.recipe.filters.max_same_proof))
         return {
             "pairs_in": counts.pairs_read, "proved": counts.pairs_read - counts.pairs_without_proof,
             "pairs_without_proof": counts.pairs_without_proof, "proof_samples": counts.samples,
