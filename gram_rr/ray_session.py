@@ -13,8 +13,22 @@ import os
 from typing import Any
 
 PLACEMENT_TIMEOUT_S = 300
+CLEANER_LOGGER = "ray.train.v2._internal.execution.controller.placement_group_cleaner"
+STATE_API_WARNING = "Failed to query Ray Train Controller actor state"
 
 _shared = {"open": 0, "started": False}  # sessions open now; whether one of them started the local Ray
+
+
+def quiet_state_api_warning() -> None:
+    """Ray worker setup for a local Ray: drop Ray Train's "cannot query the controller" warning.
+
+    Without a dashboard there is no state API, so Ray Train's placement-group cleaner logs that warning
+    about once a second for as long as training runs (over half of a self-training run's log). The
+    placement groups are still removed, by the session that made them.
+    """
+    import logging
+
+    logging.getLogger(CLEANER_LOGGER).addFilter(lambda record: not record.getMessage().startswith(STATE_API_WARNING))
 
 
 class RaySession:
@@ -38,7 +52,8 @@ class RaySession:
             if address:
                 ray.init(address=address)
             else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=True)
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=True,
+                         runtime_env={"worker_process_setup_hook": "gram_rr.ray_session.quiet_state_api_warning"})
                 _shared["started"] = True
         _shared["open"] += 1
         self.is_open = True

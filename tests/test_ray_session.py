@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from gram_rr.ray_session import RaySession
+from gram_rr.ray_session import CLEANER_LOGGER, STATE_API_WARNING, RaySession
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
@@ -42,6 +42,16 @@ def ray_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return calls
 
 
+@ray.remote(num_cpus=0)
+def cleaner_passes(messages: list[str]) -> list[bool]:
+    """In a Ray worker: which warnings of Ray Train's placement-group cleaner its logger lets through."""
+    import logging
+
+    logger = logging.getLogger(CLEANER_LOGGER)
+    return [bool(logger.filter(logging.LogRecord(CLEANER_LOGGER, logging.WARNING, __file__, 0, m, None, None)))
+            for m in messages]
+
+
 def group_state(group) -> str:
     from ray.util import placement_group_table
 
@@ -52,6 +62,8 @@ def test_nested_sessions_start_ray_once_and_stop_it_at_the_outermost_exit(ray_ca
     assert not ray.is_initialized()
     with RaySession(num_cpus=2) as outer:
         assert ray.cluster_resources()["CPU"] == 2
+        assert ray.get(cleaner_passes.remote([f"{STATE_API_WARNING}. Continuing.", "Cleaning up placement group"])) == [
+            False, True]  # the local Ray's workers drop only the cleaner's state-API warning
         with RaySession(num_cpus=1) as inner:  # reuses the running Ray
             group = inner.placement_group([{"CPU": 1}])
             assert group_state(group) == "CREATED"
