@@ -15,16 +15,21 @@ from typing import Any
 PLACEMENT_TIMEOUT_S = 300
 CLEANER_LOGGER = "ray.train.v2._internal.execution.controller.placement_group_cleaner"
 STATE_API_WARNING = "Failed to query Ray Train Controller actor state"
+# Every worker of this process's Ray job: the hook below, and Ray Train's print patch off. That patch sends a
+# print to the log even while a library captures stdout to read it, as dill does with ``dis.dis`` when
+# ``datasets`` hashes a map function: pages of bytecode in the training log.
+RUNTIME_ENV = {"worker_process_setup_hook": "gram_rr.ray_session.quiet_state_api_warning",
+               "env_vars": {"RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}}
 
 _shared = {"open": 0, "started": False}  # sessions open now; whether one of them started the local Ray
 
 
 def quiet_state_api_warning() -> None:
-    """Ray worker setup for a local Ray: drop Ray Train's "cannot query the controller" warning.
+    """Ray worker setup: drop Ray Train's "cannot query the controller" warning.
 
-    Without a dashboard there is no state API, so Ray Train's placement-group cleaner logs that warning
-    about once a second for as long as training runs (over half of a self-training run's log). The
-    placement groups are still removed, by the session that made them.
+    Without a dashboard (a local Ray has none) there is no state API, so Ray Train's placement-group
+    cleaner logs that warning about once a second for as long as training runs (over half of a
+    self-training run's log). The placement groups are still removed, by the session that made them.
     """
     import logging
 
@@ -50,10 +55,9 @@ class RaySession:
         if not ray.is_initialized():
             address = self.address or os.environ.get("RAY_ADDRESS")
             if address:
-                ray.init(address=address)
+                ray.init(address=address, runtime_env=RUNTIME_ENV)
             else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=True,
-                         runtime_env={"worker_process_setup_hook": "gram_rr.ray_session.quiet_state_api_warning"})
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=True, runtime_env=RUNTIME_ENV)
                 _shared["started"] = True
         _shared["open"] += 1
         self.is_open = True

@@ -52,6 +52,13 @@ def cleaner_passes(messages: list[str]) -> list[bool]:
             for m in messages]
 
 
+@ray.remote(num_cpus=0)
+def worker_env(name: str) -> str | None:
+    import os
+
+    return os.environ.get(name)
+
+
 def group_state(group) -> str:
     from ray.util import placement_group_table
 
@@ -64,6 +71,7 @@ def test_nested_sessions_start_ray_once_and_stop_it_at_the_outermost_exit(ray_ca
         assert ray.cluster_resources()["CPU"] == 2
         assert ray.get(cleaner_passes.remote([f"{STATE_API_WARNING}. Continuing.", "Cleaning up placement group"])) == [
             False, True]  # the local Ray's workers drop only the cleaner's state-API warning
+        assert ray.get(worker_env.remote("RAY_TRAIN_ENABLE_PRINT_PATCH")) == "0"  # no print patch: no dill bytecode
         with RaySession(num_cpus=1) as inner:  # reuses the running Ray
             group = inner.placement_group([{"CPU": 1}])
             assert group_state(group) == "CREATED"
