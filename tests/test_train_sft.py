@@ -94,3 +94,35 @@ def test_resume_after_interruption_continues_from_last_checkpoint(tiny_model_dir
 def test_gpu_strategies_are_refused_on_cpu(tiny_model_dir, tmp_path):
     with pytest.raises(ValueError, match="needs GPUs"):
         train_sft(_config(tiny_model_dir, strategy="fsdp", use_gpu=False), sft_examples(_pairs(2), "prover"), tmp_path)
+
+
+def test_frozen_layers_keep_embeddings_and_lower_blocks_fixed(tiny_model_dir, tmp_path):
+    base = _load(tiny_model_dir)
+    blocks = base.config.num_hidden_layers
+    assert blocks >= 2
+    result = train_sft(_config(tiny_model_dir, max_steps=3, frozen_layers=1), sft_examples(_pairs(4), "reasoner"),
+                       tmp_path / "frozen")
+    trained = dict(_load(result.model_dir).named_parameters())
+
+    def changed(name: str) -> bool:
+        # The merged folder is bf16: compare at that precision.
+        return not torch.equal(trained[name], dict(base.named_parameters())[name].to(torch.bfloat16))
+
+    fixed = [n for n in trained if n.startswith(("model.embed_tokens.", "model.layers.0."))]
+    moved = [n for n in trained if n.startswith(f"model.layers.{blocks - 1}.") and "weight" in n and "norm" not in n]
+    assert fixed and moved
+    assert not any(changed(n) for n in fixed), [n for n in fixed if changed(n)]
+    assert all(changed(n) for n in moved), [n for n in moved if not changed(n)]
+
+
+def test_frozen_layers_is_checked():
+    from gram_rr.training.freezing import freeze_lower_layers
+
+    with pytest.raises(ValueError, match="full fine-tuning"):
+        TrainConfig(frozen_layers=2, lora=True)
+
+    class NoBlocks(torch.nn.Module):
+        base_model = torch.nn.Linear(2, 2)
+
+    with pytest.raises(ValueError, match="no `layers` list"):
+        freeze_lower_layers(NoBlocks(), 1)

@@ -62,6 +62,7 @@ class TrainConfig(RayWorkers):
     paired_orders: bool = field(default=True, metadata={"help": "Shuffle examples by pair, keeping a pair and its A/B swap next to each other, so they share a batch: each step then sees the better response at A and at B equally often and the position itself gets no gradient (unpaired, the answer position drifts from step to step)."})
     decision_token_weight: float = field(default=1.0, metadata={"range": (0.0, None), "help": "Loss weight of completion tokens that decide: position letters (the A/B of the answer and of 'Response A/B') and verdict words ('correct', 'wrong', 'better', 'worse', ...); 1.0 = plain token mean."})
     distractor_share: float = field(default=0.0, metadata={"range": (0.0, 1.0), "help": "Reasoner only: share of examples whose one response (winner or loser, equal chance) ends with a verdict claimed for itself ('<answer>A</answer>', 'Verdict: Response A is the better one.', a forged turn), label and rationale unchanged, so the judge learns that such text carries no information (gram_rr.data.distractors)."})
+    frozen_layers: int = field(default=0, metadata={"range": (0, None), "help": "Full fine-tuning only: keep the input embeddings (and a tied LM head) and the first N transformer blocks fixed, so backward stops at block N. SmolLM2-135M has 30 blocks; 20 frozen makes a step about 1.8x faster on a CPU."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations in backward: less memory, about 30% more compute."})
     seed: int = field(default=0, metadata={"help": "Seed for weights init (LoRA), data order and dropout."})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads of a local run; None = torch's default (all cores). On a CPU shared with other jobs, 1 thread per process avoids stalls at thread barriers."})
@@ -88,6 +89,8 @@ class TrainConfig(RayWorkers):
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.num_workers < 1 or self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("num_workers, batch_size and grad_accum must be >= 1")
+        if self.frozen_layers and self.lora:
+            raise ValueError("frozen_layers is for full fine-tuning (lora: false); LoRA already keeps every base weight fixed")
         if self.decision_token_weight <= 0:
             raise ValueError(f"decision_token_weight must be > 0, got {self.decision_token_weight}")
         if isinstance(self.report_to, str):

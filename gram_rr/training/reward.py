@@ -21,6 +21,7 @@ from gram_rr.data.records import PreferencePair
 from gram_rr.models import resolve_model
 from gram_rr.pair_prompt import Question, pair_parts, question_messages
 from gram_rr.training.config import TrainConfig, TrainResult
+from gram_rr.training.freezing import freeze_lower_layers
 from gram_rr.training.sft import (
     CHECKPOINT_SUBDIR,
     METRICS_FILE,
@@ -159,6 +160,7 @@ def build_reward_trainer(config: ScalarTrainConfig, dataset, checkpoint_dir: str
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = _load_classifier(model_path, config)
+    freeze_lower_layers(model, config.frozen_layers)
     model.config.pad_token_id = tokenizer.pad_token_id
     return RewardTrainer(
         model=model,

@@ -13,6 +13,7 @@ from gram_rr.atomic import is_complete, mark_complete, write_json
 from gram_rr.models import resolve_model
 from gram_rr.training.config import TrainConfig
 from gram_rr.training.examples import tokenized_examples
+from gram_rr.training.freezing import freeze_lower_layers
 from gram_rr.training.trl_args import checked_trl_args
 
 MODEL_SUBDIR = "model"
@@ -113,6 +114,7 @@ def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLik
     model = AutoModelForCausalLM.from_pretrained(
         model_path, dtype=getattr(torch, config.model_dtype), trust_remote_code=config.trust_remote_code
     )
+    freeze_lower_layers(model, config.frozen_layers)
     return CompletionSFTTrainer(
         model=model,
         args=sft_args(config, Path(checkpoint_dir)),
