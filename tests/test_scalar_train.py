@@ -213,3 +213,14 @@ def test_two_ray_workers_train_the_reward_model(tiny_model_dir, tmp_path, demo_p
         ray.shutdown()
     assert result.metrics["steps"] == 3
     RewardModelScorer.from_pretrained(result.model_dir, dtype="float32", device="cpu")
+
+
+def test_frozen_layers_leave_the_score_head_and_upper_blocks_trainable(tiny_model_dir, tmp_path, demo_pairs):
+    from gram_rr.training.reward import build_reward_trainer
+
+    config = _config(tiny_model_dir, frozen_layers=1)
+    trainer = build_reward_trainer(config, reward_examples(demo_pairs[:4]), tmp_path / "ckpt")
+    trainable = {name for name, param in trainer.model.named_parameters() if param.requires_grad}
+    assert not any(name.startswith(("model.embed_tokens.", "model.layers.0.")) for name in trainable)
+    assert any(name.startswith("score.") for name in trainable)
+    assert any(name.startswith("model.layers.1.") for name in trainable)
