@@ -15,6 +15,7 @@ from gram_rr.selftrain.recipe import DataConfig, SelfTrainRecipe, load_recipe, r
 from gram_rr.selftrain.stages import Pipeline
 
 GROUPS = ["capital", "refusal"]
+OLDER_DEFAULT = ["filters.max_same_proof=1"]  # cpu-default as measured before session 19 (ce94115's runs)
 
 
 def pipeline(**data) -> Pipeline:
@@ -51,7 +52,7 @@ def test_unset_groups_keep_older_runs_hash_and_set_groups_change_it():
     recipe = SelfTrainRecipe()
     grouped = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, labeled_groups=GROUPS))
     assert recipe_hash(grouped) != recipe_hash(recipe)
-    assert recipe_hash(load_recipe("cpu-default")) == "a2a92776f758a0d9"  # the hash of runs before the field existed
+    assert recipe_hash(load_recipe("cpu-default", OLDER_DEFAULT)) == "a2a92776f758a0d9"  # runs before the field existed
 
 
 def test_cpu_long_labels_some_families_and_tests_all_of_them():
@@ -72,7 +73,7 @@ def test_balance_by_group_unset_keeps_older_runs_hash():
     recipe = SelfTrainRecipe()
     by_group = dataclasses.replace(recipe, filters=dataclasses.replace(recipe.filters, balance_by_group=True))
     assert recipe_hash(by_group) != recipe_hash(recipe)
-    assert recipe_hash(load_recipe("cpu-default")) == "a2a92776f758a0d9"  # unset in the default: the hash of ce94115's runs
+    assert recipe_hash(load_recipe("cpu-default", OLDER_DEFAULT)) == "a2a92776f758a0d9"  # unset: the hash of ce94115's runs
 
 
 def test_few_labeled_groups_add_their_first_pairs_to_stage_0_only():
@@ -108,4 +109,10 @@ def test_max_same_proof_at_one_keeps_older_runs_hash():
     recipe = SelfTrainRecipe()
     shared = dataclasses.replace(recipe, filters=dataclasses.replace(recipe.filters, max_same_proof=4))
     assert recipe_hash(shared) != recipe_hash(recipe)
-    assert recipe_hash(load_recipe("cpu-default")) == "a2a92776f758a0d9"
+    assert recipe_hash(load_recipe("cpu-default", OLDER_DEFAULT)) == "a2a92776f758a0d9"
+
+
+def test_cpu_default_is_the_measured_recipe():
+    recipe = load_recipe("cpu-default")
+    assert recipe.filters.max_same_proof == 32
+    assert recipe_hash(recipe) == "e09294e3e4da0baa"  # the run measured in README, "Recipes"
