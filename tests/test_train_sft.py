@@ -103,10 +103,11 @@ def test_frozen_layers_keep_embeddings_and_lower_blocks_fixed(tiny_model_dir, tm
     result = train_sft(_config(tiny_model_dir, max_steps=3, frozen_layers=1), sft_examples(_pairs(4), "reasoner"),
                        tmp_path / "frozen")
     trained = dict(_load(result.model_dir).named_parameters())
+    initial = dict(base.named_parameters())
 
     def changed(name: str) -> bool:
         # The merged folder is bf16: compare at that precision.
-        return not torch.equal(trained[name], dict(base.named_parameters())[name].to(torch.bfloat16))
+        return not torch.equal(trained[name], initial[name].to(torch.bfloat16))
 
     fixed = [n for n in trained if n.startswith(("model.embed_tokens.", "model.layers.0."))]
     moved = [n for n in trained if n.startswith(f"model.layers.{blocks - 1}.") and "weight" in n and "norm" not in n]
@@ -115,7 +116,7 @@ def test_frozen_layers_keep_embeddings_and_lower_blocks_fixed(tiny_model_dir, tm
     assert all(changed(n) for n in moved), [n for n in moved if not changed(n)]
 
 
-def test_frozen_layers_is_checked():
+def test_frozen_layers_is_checked(tiny_model_dir):
     from gram_rr.training.freezing import freeze_lower_layers
 
     with pytest.raises(ValueError, match="full fine-tuning"):
@@ -126,3 +127,7 @@ def test_frozen_layers_is_checked():
 
     with pytest.raises(ValueError, match="no `layers` list"):
         freeze_lower_layers(NoBlocks(), 1)
+    model = _load(tiny_model_dir)
+    for count in (-1, model.config.num_hidden_layers + 1):
+        with pytest.raises(ValueError, match=rf"frozen_layers={count}: .* has {model.config.num_hidden_layers} transformer blocks"):
+            freeze_lower_layers(model, count)

@@ -15,8 +15,8 @@ def freeze_lower_layers(model, count: int) -> None:
     layers = getattr(model.base_model, "layers", None)
     if layers is None:
         raise ValueError(f"frozen_layers: {type(model).__name__} has no `layers` list of transformer blocks to freeze")
-    if count > len(layers):
-        raise ValueError(f"frozen_layers={count}, but {type(model).__name__} has {len(layers)} transformer blocks")
+    if not 0 <= count <= len(layers):
+        raise ValueError(f"frozen_layers={count}: {type(model).__name__} has {len(layers)} transformer blocks (0 to {len(layers)})")
     model.get_input_embeddings().requires_grad_(False)
     for layer in layers[:count]:
         layer.requires_grad_(False)
