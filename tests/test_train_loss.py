@@ -1,4 +1,5 @@
-"""The SFT loss: a shared prompt prefix gives the same loss and gradients; decision tokens can weigh more."""
+"""The SFT loss: a shared prompt prefix gives the same loss and gradients, a forward-only prompt the same loss;
+decision tokens can weigh more."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_shared_prefix_gives_the_loss_and_gradients_of_the_plain_forward(tiny_mo
 
     def loss_and_grads(share: bool):
         model.zero_grad()
-        out = CompletionSFTTrainer._forward(types.SimpleNamespace(share_prompt_prefix=share), model, inputs, keep)
+        out = CompletionSFTTrainer._forward(types.SimpleNamespace(share_prompt_prefix=share, prompt_gradient=True), model, inputs, keep)
         targets = inputs["labels"][:, keep + 1]
         loss = F.cross_entropy(out.logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
         loss.backward()
@@ -112,3 +113,48 @@ def test_decision_tokens_are_letters_and_whole_verdict_words():
         assert not set(tokenizer(word, add_special_tokens=False)["input_ids"]) & decision, word
     assert {tokenizer.convert_tokens_to_string([t]).strip().casefold() for t in tokenizer.convert_ids_to_tokens(sorted(decision))} <= {
         "a", "b", "better", "best", "correct", "right", "preferred", "worse", "worst", "wrong", "incorrect"}
+
+
+def test_prompt_without_gradient_keeps_the_loss_and_trains_through_the_completion_only(tiny_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    torch.manual_seed(0)
+    # Untied, so an input embedding's gradient comes from the input side only.
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32, tie_word_embeddings=False)
+    instruction = "Judge the two responses below and say which one is better. " * 3
+    inputs = _batch(
+        tokenizer,
+        [instruction + "Question: 2 + 2? Reply: four", instruction + "Question: 7 x 8 please? Reply: fifty-six", instruction + "Q: 1?"],
+        [" Response A is right. <answer>A</answer>", " B. <answer>B</answer>", " Response B is better, A slips."],
+    )
+    keep = label_positions(inputs["labels"])
+    start = int(keep[0])
+    prompt_only = set(inputs["input_ids"][:, :start].flatten().tolist()) - set(inputs["input_ids"][:, start:].flatten().tolist())
+    assert len(prompt_only) > 5
+
+    def run(share: bool, prompt_gradient: bool):
+        model.zero_grad()
+        host = types.SimpleNamespace(share_prompt_prefix=share, prompt_gradient=prompt_gradient)
+        out = CompletionSFTTrainer._forward(host, model, inputs, keep)
+        targets = inputs["labels"][:, keep + 1]
+        loss = F.cross_entropy(out.logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+        loss.backward()
+        return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    full_loss, full_grads = run(share=False, prompt_gradient=True)
+    for share in (False, True):
+        loss, grads = run(share=share, prompt_gradient=False)
+        assert loss == pytest.approx(full_loss, rel=1e-5)  # forward-only prompt: the same loss
+        embedding = grads["model.embed_tokens.weight"]
+        prompt_rows = sorted(prompt_only)
+        assert embedding[prompt_rows].abs().max() == 0  # no gradient reaches the prompt-only tokens
+        assert full_grads["model.embed_tokens.weight"][prompt_rows].abs().max() > 0
+        for name, grad in grads.items():  # every weight still learns, through the completion tokens
+            assert grad.abs().max() > 0, name
+        assert not torch.allclose(grads["model.layers.0.self_attn.k_proj.weight"],
+                                  full_grads["model.layers.0.self_attn.k_proj.weight"])
+        if share:
+            for name, grad in grads.items():  # sharing the prefix changes nothing here either
+                torch.testing.assert_close(grad, unshared[name], rtol=1e-4, atol=1e-6)
+        unshared = grads

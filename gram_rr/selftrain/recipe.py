@@ -229,8 +229,8 @@ _SECTION_RUN_INDEPENDENT = {
 # Fields added after runs began, with the value that gives the behaviour from before: at that value they are left
 # out of the hash, so those runs keep theirs.
 _HASHED_ONLY_WHEN_CHANGED = {
-    "prover_train": {"trl": {}, "distractor_share": 0.0, "frozen_layers": 0},
-    "reasoner_train": {"trl": {}, "distractor_share": 0.0, "frozen_layers": 0},
+    "prover_train": {"trl": {}, "distractor_share": 0.0, "frozen_layers": 0, "prompt_gradient": True},
+    "reasoner_train": {"trl": {}, "distractor_share": 0.0, "frozen_layers": 0, "prompt_gradient": True},
     "data": {"labeled_groups": None, "few_labeled": None},
     "filters": {"balance_by_group": False, "max_same_proof": 1},
 }

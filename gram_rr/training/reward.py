@@ -43,9 +43,9 @@ def checked_reward_args(values: dict[str, Any] | None, where: str = "trl") -> di
 class ScalarTrainConfig(TrainConfig):
     """Bradley-Terry training of a scalar reward model: TrainConfig's fields, less the SFT-only ones.
 
-    ``packing``, ``decision_token_weight``, ``share_prompt_prefix`` and ``paired_orders`` shape
-    SFT examples and their token loss; a reward model scores whole responses, so the first two
-    must keep their defaults and the last two are not used.
+    ``packing``, ``decision_token_weight``, ``prompt_gradient``, ``share_prompt_prefix`` and
+    ``paired_orders`` shape SFT examples and their token loss; a reward model scores whole
+    responses, so the first three must keep their defaults and the last two are not used.
     """
 
     trl: dict[str, Any] = field(
@@ -61,6 +61,8 @@ class ScalarTrainConfig(TrainConfig):
             raise ValueError("packing is an SFT setting; a scalar reward model trains on whole responses")
         if self.decision_token_weight != 1.0:
             raise ValueError("decision_token_weight is an SFT setting; a scalar reward model has no answer tokens")
+        if not self.prompt_gradient:
+            raise ValueError("prompt_gradient is an SFT setting; a scalar reward model scores the whole text")
 
 
 def preference_triples(pairs: Sequence[PreferencePair]) -> list[tuple[Question, str, str, str]]:

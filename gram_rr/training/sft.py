@@ -122,6 +122,7 @@ def build_trainer(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLik
         processing_class=tokenizer,
         peft_config=_lora_config(config),
         share_prompt_prefix=config.share_prompt_prefix,
+        prompt_gradient=config.prompt_gradient,
         decision_token_weight=config.decision_token_weight,
         example_groups=_example_groups(config, dataset),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 import torch.nn.functional as F
 from trl import SFTTrainer
@@ -42,6 +44,10 @@ def label_positions(labels: torch.Tensor) -> torch.Tensor:
     if has_label.numel() == 0:
         return torch.arange(0, 1, device=labels.device)
     return torch.arange(int(has_label[0]), int(has_label[-1]) + 1, device=labels.device)
+
+
+def _positions(begin: int, end: int, rows: int, device) -> torch.Tensor:
+    return torch.arange(begin, end, device=device).expand(rows, -1)
 
 
 def shared_prefix_length(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, limit: int) -> int:
@@ -90,6 +96,9 @@ class CompletionSFTTrainer(SFTTrainer):
       instruction costs one row of forward and backward instead of ``batch_size`` rows.
       The loss and its gradient are those of the unshared forward (same math; bf16 rounding
       may differ in the last bits).
+    - ``prompt_gradient`` off: the prompt runs forward only (no activations kept, no backward), and
+      the loss reaches the weights through the completion tokens alone. The loss is unchanged; its
+      gradient leaves out how the weights shape the prompt's keys and values.
     - ``example_groups``: one group name per training example (the pair it came from); examples
       are then shuffled by group, a group's examples side by side (:class:`PairedShuffleSampler`).
     - ``decision_token_weight``: label tokens that decide (position letters: the answer and every
@@ -98,13 +107,14 @@ class CompletionSFTTrainer(SFTTrainer):
     The logged ``mean_token_accuracy`` and ``num_tokens`` keep TRL's meaning (entropy is not logged).
     """
 
-    def __init__(self, *args, share_prompt_prefix: bool = True, decision_token_weight: float = 1.0,
-                 example_groups: list[str] | None = None, **kwargs):
+    def __init__(self, *args, share_prompt_prefix: bool = True, prompt_gradient: bool = True,
+                 decision_token_weight: float = 1.0, example_groups: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.example_groups = example_groups
         if example_groups is not None and len(example_groups) != len(self.train_dataset):
             raise ValueError(f"{len(example_groups)} example groups for {len(self.train_dataset)} training examples")
         self.share_prompt_prefix = share_prompt_prefix
+        self.prompt_gradient = prompt_gradient
         self.decision_token_weight = decision_token_weight
         self._letter_ids: torch.Tensor | None = None
         if decision_token_weight != 1.0:
@@ -134,26 +144,38 @@ class CompletionSFTTrainer(SFTTrainer):
         return (loss, outputs) if return_outputs else loss
 
     def _forward(self, model, inputs, keep: torch.Tensor):
-        """Logits at ``keep``; the batch's shared prefix is computed once when enabled and possible."""
+        """Logits at ``keep``; the batch's shared prefix is computed once when enabled and possible, and the
+        prompt (every token before ``keep``) without gradient when ``prompt_gradient`` is off."""
         model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "completion_mask")}
         ids, mask = model_inputs.get("input_ids"), model_inputs.get("attention_mask")
-        shared = 0
-        if self.share_prompt_prefix and ids is not None and "position_ids" not in model_inputs:
-            shared = shared_prefix_length(ids, mask, limit=int(keep[0]))
-        if shared < 2:
+        if ids is None or "position_ids" in model_inputs:  # packed (padding-free) rows: one plain forward
+            return model(**model_inputs, use_cache=False, logits_to_keep=keep)
+        start = int(keep[0])  # tokens before it are prompt in every row (padding is on the right)
+        shared = shared_prefix_length(ids, mask, limit=start) if self.share_prompt_prefix else 0
+        shared = shared if shared >= 2 else 0
+        frozen = 0 if self.prompt_gradient else start
+        if not shared and not frozen:
             return model(**model_inputs, use_cache=False, logits_to_keep=keep)
         rows, width = ids.shape
-        prefix = model(input_ids=ids[:1, :shared], use_cache=True, logits_to_keep=1)
-        cache = prefix.past_key_values
-        cache.batch_repeat_interleave(rows)
-        positions = torch.arange(shared, width, device=ids.device).expand(rows, -1)
+        cache, done = None, 0
+        if shared:
+            with torch.no_grad() if frozen else nullcontext():
+                cache = model(input_ids=ids[:1, :shared], use_cache=True, logits_to_keep=1).past_key_values
+            cache.batch_repeat_interleave(rows)
+            done = shared
+        if frozen > done:
+            with torch.no_grad():
+                cache = model(input_ids=ids[:, done:frozen], attention_mask=None if mask is None else mask[:, :frozen],
+                              position_ids=_positions(done, frozen, rows, ids.device), past_key_values=cache,
+                              use_cache=True, logits_to_keep=1).past_key_values
+            done = frozen
         return model(
-            input_ids=ids[:, shared:],
+            input_ids=ids[:, done:],
             attention_mask=mask,
-            position_ids=positions,
+            position_ids=_positions(done, width, rows, ids.device),
             past_key_values=cache,
             use_cache=True,
-            logits_to_keep=keep - shared,
+            logits_to_keep=keep - done,
         )
 
     def _token_weights(self, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
