@@ -15,7 +15,9 @@ from gram_rr.selftrain.recipe import DataConfig, SelfTrainRecipe, load_recipe, r
 from gram_rr.selftrain.stages import Pipeline
 
 GROUPS = ["capital", "refusal"]
-OLDER_DEFAULT = ["filters.max_same_proof=1"]  # cpu-default as measured before session 19 (ce94115's runs)
+# cpu-default as measured in session 19 (502cf3e's runs) and before it (ce94115's runs)
+SESSION_19_DEFAULT = ["replay=96", "data.unlabeled_per_round=48", "reasoner_train.frozen_layers=0", "reasoner_train.trl={}"]
+OLDER_DEFAULT = [*SESSION_19_DEFAULT, "filters.max_same_proof=1"]
 
 
 def pipeline(**data) -> Pipeline:
@@ -115,4 +117,6 @@ def test_max_same_proof_at_one_keeps_older_runs_hash():
 def test_cpu_default_is_the_measured_recipe():
     recipe = load_recipe("cpu-default")
     assert recipe.filters.max_same_proof == 32
-    assert recipe_hash(recipe) == "e09294e3e4da0baa"  # the run measured in README, "Recipes"
+    assert recipe.reasoner_train.frozen_layers == 10 and recipe.prover_train.frozen_layers == 0
+    assert recipe_hash(recipe) == "a505c2f721967915"  # the run measured in README, "Recipes"
+    assert recipe_hash(load_recipe("cpu-default", SESSION_19_DEFAULT)) == "e09294e3e4da0baa"  # session 19's runs

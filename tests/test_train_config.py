@@ -85,7 +85,8 @@ def test_self_training_recipe_hash_covers_trl_fields():
 
     base = load_recipe(DEFAULT_RECIPE)
     changed = load_recipe(DEFAULT_RECIPE, ["reasoner_train.trl.max_grad_norm=0.5"])
-    assert changed.reasoner_train.trl == {"max_grad_norm": 0.5} and base.reasoner_train.trl == {}
+    assert base.reasoner_train.trl == {"optim": "adamw_torch_fused"} and base.prover_train.trl == {}
+    assert changed.reasoner_train.trl == {"optim": "adamw_torch_fused", "max_grad_norm": 0.5}
     assert recipe_hash(changed) != recipe_hash(base)
     assert recipe_hash(load_recipe(DEFAULT_RECIPE, ["prover_train.trl.max_grad_norm=0.5"])) != recipe_hash(base)
     with pytest.raises(ConfigError, match=r"cpu-default\.yaml\.prover_train\.trl\.seed: gram-rr sets it from"):
