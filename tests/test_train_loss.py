@@ -37,6 +37,20 @@ def _batch(tokenizer, prompts: list[str], completions: list[str]):
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+INSTRUCTION = "Judge the two responses below and say which one is better. " * 3
+COMPLETIONS = [" Response A is right. <answer>A</answer>", " B. <answer>B</answer>", " Response B is better, A slips."]
+
+
+def _loss_and_grads(model, inputs, keep, share: bool, prompt_gradient: bool):
+    """The completion loss of one ``_forward`` and every parameter's gradient, by name."""
+    model.zero_grad()
+    host = types.SimpleNamespace(share_prompt_prefix=share, prompt_gradient=prompt_gradient)
+    out = CompletionSFTTrainer._forward(host, model, inputs, keep)
+    loss = F.cross_entropy(out.logits.flatten(0, 1), inputs["labels"][:, keep + 1].flatten(), ignore_index=-100)
+    loss.backward()
+    return loss.item(), {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
 def test_shared_prefix_length():
     ids = torch.tensor([[1, 2, 3, 4, 5], [1, 2, 3, 9, 9], [1, 2, 3, 4, 0]])
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
@@ -58,29 +72,17 @@ def test_shared_prefix_gives_the_loss_and_gradients_of_the_plain_forward(tiny_mo
         from peft import LoraConfig, get_peft_model
 
         model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
-    instruction = "Judge the two responses below and say which one is better. " * 3
-    inputs = _batch(
-        tokenizer,
-        [instruction + "Question: 2 + 2?", instruction + "Question: what is 7 x 8, please?", instruction + "Q: 1?"],
-        [" Response A is right. <answer>A</answer>", " B. <answer>B</answer>", " Response B is better, A slips."],
-    )
+    prompts = [INSTRUCTION + "Question: 2 + 2?", INSTRUCTION + "Question: what is 7 x 8, please?", INSTRUCTION + "Q: 1?"]
+    inputs = _batch(tokenizer, prompts, COMPLETIONS)
     keep = label_positions(inputs["labels"])
     assert shared_prefix_length(inputs["input_ids"], inputs["attention_mask"], int(keep[0])) > 10
 
-    def loss_and_grads(share: bool):
-        model.zero_grad()
-        out = CompletionSFTTrainer._forward(types.SimpleNamespace(share_prompt_prefix=share, prompt_gradient=True), model, inputs, keep)
-        targets = inputs["labels"][:, keep + 1]
-        loss = F.cross_entropy(out.logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
-        loss.backward()
-        return loss.item(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
-
-    plain_loss, plain_grads = loss_and_grads(False)
-    shared_loss, shared_grads = loss_and_grads(True)
+    plain_loss, plain_grads = _loss_and_grads(model, inputs, keep, share=False, prompt_gradient=True)
+    shared_loss, shared_grads = _loss_and_grads(model, inputs, keep, share=True, prompt_gradient=True)
     assert shared_loss == pytest.approx(plain_loss, rel=1e-5)
-    assert len(shared_grads) == len(plain_grads) > 0
-    for shared, plain in zip(shared_grads, plain_grads):
-        torch.testing.assert_close(shared, plain, rtol=1e-4, atol=1e-6)
+    assert shared_grads.keys() == plain_grads.keys() and plain_grads
+    for name, grad in shared_grads.items():
+        torch.testing.assert_close(grad, plain_grads[name], rtol=1e-4, atol=1e-6)
 
 
 def test_letter_tokens_and_decision_weights(tiny_model_dir):
@@ -122,39 +124,28 @@ def test_prompt_without_gradient_keeps_the_loss_and_trains_through_the_completio
     torch.manual_seed(0)
     # Untied, so an input embedding's gradient comes from the input side only.
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32, tie_word_embeddings=False)
-    instruction = "Judge the two responses below and say which one is better. " * 3
-    inputs = _batch(
-        tokenizer,
-        [instruction + "Question: 2 + 2? Reply: four", instruction + "Question: 7 x 8 please? Reply: fifty-six", instruction + "Q: 1?"],
-        [" Response A is right. <answer>A</answer>", " B. <answer>B</answer>", " Response B is better, A slips."],
-    )
+    prompts = [INSTRUCTION + "Question: 2 + 2? Reply: four", INSTRUCTION + "Question: 7 x 8 please? Reply: fifty-six",
+               INSTRUCTION + "Q: 1?"]
+    inputs = _batch(tokenizer, prompts, COMPLETIONS)
     keep = label_positions(inputs["labels"])
     start = int(keep[0])
     prompt_only = set(inputs["input_ids"][:, :start].flatten().tolist()) - set(inputs["input_ids"][:, start:].flatten().tolist())
     assert len(prompt_only) > 5
+    prompt_rows = sorted(prompt_only)
 
-    def run(share: bool, prompt_gradient: bool):
-        model.zero_grad()
-        host = types.SimpleNamespace(share_prompt_prefix=share, prompt_gradient=prompt_gradient)
-        out = CompletionSFTTrainer._forward(host, model, inputs, keep)
-        targets = inputs["labels"][:, keep + 1]
-        loss = F.cross_entropy(out.logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
-        loss.backward()
-        return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()}
-
-    full_loss, full_grads = run(share=False, prompt_gradient=True)
+    full_loss, full_grads = _loss_and_grads(model, inputs, keep, share=False, prompt_gradient=True)
+    assert full_grads["model.embed_tokens.weight"][prompt_rows].abs().max() > 0
+    unshared = None
     for share in (False, True):
-        loss, grads = run(share=share, prompt_gradient=False)
+        loss, grads = _loss_and_grads(model, inputs, keep, share=share, prompt_gradient=False)
         assert loss == pytest.approx(full_loss, rel=1e-5)  # forward-only prompt: the same loss
-        embedding = grads["model.embed_tokens.weight"]
-        prompt_rows = sorted(prompt_only)
-        assert embedding[prompt_rows].abs().max() == 0  # no gradient reaches the prompt-only tokens
-        assert full_grads["model.embed_tokens.weight"][prompt_rows].abs().max() > 0
+        assert grads["model.embed_tokens.weight"][prompt_rows].abs().max() == 0  # no gradient reaches prompt-only tokens
+        assert grads.keys() == full_grads.keys()
         for name, grad in grads.items():  # every weight still learns, through the completion tokens
             assert grad.abs().max() > 0, name
         assert not torch.allclose(grads["model.layers.0.self_attn.k_proj.weight"],
                                   full_grads["model.layers.0.self_attn.k_proj.weight"])
-        if share:
-            for name, grad in grads.items():  # sharing the prefix changes nothing here either
+        if unshared is not None:  # sharing the prefix changes nothing here either
+            for name, grad in grads.items():
                 torch.testing.assert_close(grad, unshared[name], rtol=1e-4, atol=1e-6)
         unshared = grads
